@@ -38,8 +38,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut served = fds;
     for file in &mut served.file {
         for message in &mut file.message_type {
+            let name = message.name().to_owned();
             for field in &mut message.field {
-                let name = message.name();
                 if SERVED_AS_BYTES.iter().any(|(m, f)| *m == name && *f == field.name()) {
                     field.set_type(Type::Bytes);
                     field.type_name = None;

@@ -33,7 +33,7 @@ const MAX_YEAR: u16 = 2999;
 
 /// Whether `year` has a February 29th.
 pub fn is_leap_year(year: u16) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 /// The number of days in `month` of `year`.
@@ -126,6 +126,14 @@ impl Date {
     pub fn add_years(self, n: i32) -> Option<Date> {
         let year = u16::try_from(i32::from(self.year) + n).ok()?;
         Date::new(year, self.month, self.day).or_else(|| Date::new(year, 3, 1))
+    }
+
+    /// The same day `n` months later, clamped to the month's last day (Jan 31 + 1 month = Feb 28/29).
+    pub fn add_months(self, n: u32) -> Option<Date> {
+        let total = u32::from(self.month) - 1 + n;
+        let year = u16::try_from(u32::from(self.year) + total / 12).ok()?;
+        let month = (total % 12) as u8 + 1;
+        Date::new(year, month, self.day.min(days_in_month(year, month)))
     }
 
     /// The first day of this date's month.
@@ -275,6 +283,8 @@ mod tests {
         }
         assert_eq!(d("20241231").add_days(1), Some(d("20250101")));
         assert_eq!(d("20240301").pred(), Some(d("20240229")));
+        assert_eq!(d("20240131").add_months(1), Some(d("20240229")));
+        assert_eq!(d("20241115").add_months(3), Some(d("20250215")));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! - [`ids`]: validating newtypes for 保険者番号, 医療機関コード, 記号, 番号, 枝番, certificate serials;
 //! - [`check_digit`]: the 検証番号 rule;
 //! - [`codes`] and [`result_codes`]: the code tables of the real interface;
+//! - [`facility`]: allow-list entries;
 //! - [`date`]: dates and JST timestamps in the interface's formats;
 //! - [`age`]: co-payment and age rules on a given date;
 //! - [`qualification`]: a person, their cards and qualifications, and the validity rule;
@@ -14,6 +15,7 @@ pub mod age;
 pub mod check_digit;
 pub mod codes;
 pub mod date;
+pub mod facility;
 pub mod ids;
 pub mod kana;
 pub mod population;

@@ -1,1 +1,21 @@
-//! tmp
+//! onshi-server: a local stand-in for Japan's online qualification confirmation system.
+//!
+//! Layers, each depending only on those below: `onshi_domain` ← [`store`] ← [`service`] ← the
+//! commands ([`boot`], [`demo`], `main.rs`). Only [`service`] sees protobuf types. The library's
+//! entry is [`server::run`], which serves on a listener the caller bound, until a shutdown future
+//! completes.
+
+pub mod auth;
+pub mod boot;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod people;
+pub mod pki;
+pub mod seed;
+pub mod server;
+pub mod service;
+pub mod store;
+pub mod transport;
+
+pub use server::run;

@@ -1,1 +1,319 @@
-fn main() {}
+//! The `onshi-server` command: demo, serve, seed, pki, people, healthcheck.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use onshi_domain::date::Date;
+use onshi_server::clock::Clock;
+use onshi_server::config::Config;
+use onshi_server::store::Store;
+use onshi_server::{boot, demo, people, pki, seed};
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(
+    name = "onshi-server",
+    version,
+    about = "A local オンライン資格確認 (online qualification confirmation) over gRPC"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Dev PKI, demo facilities, a seeded population, served with mutual TLS on 127.0.0.1:50051.
+    Demo {
+        /// Where the PKI (DIR/pki) and the store (DIR/db) live.
+        #[arg(long, default_value = "onshi-demo")]
+        data_dir: PathBuf,
+        /// Population size (the scenario people come on top).
+        #[arg(long, default_value_t = 100_000)]
+        persons: u64,
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        listen: SocketAddr,
+        /// Stop after this many seconds (0: run until Ctrl-C).
+        #[arg(long, default_value_t = 3600)]
+        duration: u64,
+    },
+    /// Serve with a configuration file (see docs/configuration.md); flags override it.
+    Serve {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Serve without TLS (loopback addresses only); facilities name themselves with the
+        /// x-onshi-facility metadata header.
+        #[arg(long)]
+        plaintext: bool,
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        #[arg(long)]
+        cert: Option<PathBuf>,
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Print the configuration in effect and exit.
+        #[arg(long)]
+        print_config: bool,
+    },
+    /// Seed a store with the synthetic population and the scenario people.
+    Seed {
+        #[arg(long, default_value = "onshi-data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 100_000)]
+        persons: u64,
+    },
+    /// Make a dev CA, a server certificate and facility client certificates (reusing what exists).
+    Pki {
+        #[arg(long, default_value = "onshi-demo/pki")]
+        out: PathBuf,
+        /// CODE=NAME of a facility to issue a certificate for (repeatable); default: the demo set.
+        #[arg(long = "facility")]
+        facilities: Vec<String>,
+    },
+    /// JSON lines: how to ask about each person and what to expect.
+    People {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        #[arg(long, default_value_t = 10)]
+        count: u64,
+        /// List the scenario people instead.
+        #[arg(long)]
+        scenarios: bool,
+        /// The reference date, YYYYMMDD (default: today in Japan).
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// Ask a server's grpc.health.v1 whether it serves; exit 0 if it does.
+    Healthcheck {
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        target: String,
+        #[arg(long)]
+        cacert: Option<PathBuf>,
+        #[arg(long)]
+        cert: Option<PathBuf>,
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        plaintext: bool,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
+}
+
+fn today() -> Date {
+    Clock::system().now().date()
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli.command).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("onshi-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+fn progress_printer(total: u64) -> impl FnMut(u64) {
+    let started = std::time::Instant::now();
+    move |done| {
+        if done == total || done % (1 << 20) < (1 << 16) {
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            tracing::info!("seeded {done} of {total} persons ({rate:.0}/s)");
+        }
+    }
+}
+
+async fn serve_until(
+    config: Config,
+    deadline: Option<Duration>,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<(), AnyError> {
+    let clock = Arc::new(Clock::system());
+    let persons = config.population.persons;
+    let booted = tokio::task::block_in_place(|| boot::boot(&config, clock, progress_printer(persons)))?;
+    if booted.seeded.wrote {
+        tracing::info!(
+            "seeded {} persons and {} scenario persons in {:.1?} ({} SST files)",
+            booted.seeded.persons,
+            booted.seeded.scenario_persons,
+            booted.seeded.elapsed,
+            booted.seeded.sst_files
+        );
+    }
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    on_ready(addr);
+    let shutdown = async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        match deadline {
+            Some(d) => {
+                tokio::select! {
+                    () = ctrl_c => {},
+                    () = tokio::time::sleep(d) => tracing::info!("--duration elapsed; stopping"),
+                }
+            }
+            None => ctrl_c.await,
+        }
+    };
+    onshi_server::run(listener, booted.app, booted.tls, shutdown).await?;
+    Ok(())
+}
+
+async fn run(command: Command) -> Result<ExitCode, AnyError> {
+    match command {
+        Command::Demo { data_dir, persons, listen, duration } => {
+            if !listen.ip().is_loopback() {
+                return Err(format!("the demo listens on loopback addresses only; {listen} is not one").into());
+            }
+            let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
+            let (paths, created) = pki::ensure(&data_dir.join("pki"), &facilities)?;
+            if !created.is_empty() {
+                tracing::info!("wrote {} certificate files under {}", created.len(), paths.dir.display());
+            }
+            let config = demo::demo_config(&data_dir, persons, listen);
+            let exe =
+                std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "onshi-server".into());
+            let deadline = (duration > 0).then(|| Duration::from_secs(duration));
+            serve_until(config, deadline, |addr| println!("{}", demo::next_steps(&data_dir, addr, &exe))).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { config, listen, data_dir, plaintext, ca, cert, key, print_config } => {
+            let mut c = match config {
+                Some(path) => Config::load(&path)?,
+                None => Config::default(),
+            };
+            if let Some(l) = listen {
+                c.listen = l;
+            }
+            if let Some(d) = data_dir {
+                c.data_dir = d;
+            }
+            if plaintext {
+                c.tls.plaintext = true;
+            }
+            c.tls.ca = ca.or(c.tls.ca);
+            c.tls.cert = cert.or(c.tls.cert);
+            c.tls.key = key.or(c.tls.key);
+            if print_config {
+                print!("{}", toml::to_string_pretty(&c)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            c.validate()?;
+            serve_until(c, None, |addr| tracing::info!("serving on {addr}")).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Seed { data_dir, seed: s, persons } => {
+            let store = Store::open(&data_dir, Default::default())?;
+            let report = tokio::task::block_in_place(|| {
+                seed::seed(&store, seed::SeedSpec { seed: s, persons, as_of: today() }, progress_printer(persons))
+            })?;
+            if report.wrote {
+                println!(
+                    "seeded {} persons and {} scenario persons in {:.1?} ({:.0} persons/s)",
+                    report.persons,
+                    report.scenario_persons,
+                    report.elapsed,
+                    report.persons as f64 / report.elapsed.as_secs_f64().max(1e-9)
+                );
+            } else {
+                println!("{} already holds seed {s} with {persons} persons; nothing to do", data_dir.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pki { out, facilities } => {
+            let owned: Vec<(String, String)> = if facilities.is_empty() {
+                demo::DEMO_FACILITIES.iter().map(|f| (f.code.to_owned(), f.name.to_owned())).collect()
+            } else {
+                facilities
+                    .iter()
+                    .map(|f| match f.split_once('=') {
+                        Some((code, name)) => (code.to_owned(), name.to_owned()),
+                        None => (f.clone(), f.clone()),
+                    })
+                    .collect()
+            };
+            for (code, _) in &owned {
+                onshi_domain::ids::MedicalInstitutionCode::parse(code, onshi_domain::ids::CheckDigits::Lenient)
+                    .map_err(|e| format!("--facility {code}: {e}"))?;
+            }
+            let refs: Vec<(&str, &str)> = owned.iter().map(|(c, n)| (c.as_str(), n.as_str())).collect();
+            let (paths, created) = pki::ensure(&out, &refs)?;
+            for p in &created {
+                println!("wrote {}", p.display());
+            }
+            println!("PKI in {}", paths.dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::People { seed: s, from, count, scenarios, as_of } => {
+            let as_of = match as_of {
+                Some(d) => Date::parse_yyyymmdd(&d).map_err(|e| format!("--as-of: {e}"))?,
+                None => today(),
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            if scenarios {
+                people::write_scenarios(&mut out, as_of)?;
+            } else {
+                people::write_population(&mut out, s, as_of, from, count)?;
+            }
+            std::io::Write::flush(&mut out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck { target, cacert, cert, key, plaintext } => {
+            healthcheck(&target, cacert, cert, key, plaintext).await
+        }
+    }
+}
+
+async fn healthcheck(
+    target: &str,
+    cacert: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    plaintext: bool,
+) -> Result<ExitCode, AnyError> {
+    use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    let channel = if plaintext {
+        Channel::from_shared(format!("http://{target}"))?
+    } else {
+        let (Some(ca), Some(cert), Some(key)) = (cacert, cert, key) else {
+            return Err("mutual TLS needs --cacert, --cert and --key (or --plaintext)".into());
+        };
+        let tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(std::fs::read(ca)?))
+            .identity(Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?))
+            .domain_name("localhost");
+        Channel::from_shared(format!("https://{target}"))?.tls_config(tls)?
+    };
+    let channel = channel.connect_timeout(Duration::from_secs(5)).timeout(Duration::from_secs(5)).connect().await?;
+    let reply = HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await?;
+    let status = reply.into_inner().status();
+    println!("{}", status.as_str_name());
+    Ok(if status == ServingStatus::Serving { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

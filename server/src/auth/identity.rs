@@ -1,0 +1,64 @@
+//! Who is on the other end of a connection, worked out once per connection (after the TLS
+//! handshake) and attached to every request on it as tonic connect info.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use onshi_domain::ids::{CheckDigits, MedicalInstitutionCode};
+use sha2::{Digest, Sha256};
+
+/// The identity a verified client certificate carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateIdentity {
+    /// The facility code from the certificate's subject CommonName, or why there is none.
+    pub facility: Result<MedicalInstitutionCode, String>,
+    /// SHA-256 of the certificate (DER), lowercase hex, for allow-list entries bound to one
+    /// certificate.
+    pub sha256: String,
+}
+
+/// What a connection tells about its peer; cheap to clone (one `Arc`).
+#[derive(Debug, Clone)]
+pub struct ConnIdentity(pub Arc<ConnIdentityInner>);
+
+#[derive(Debug)]
+pub struct ConnIdentityInner {
+    pub peer: Option<SocketAddr>,
+    /// `None` on a plaintext connection (the facility then comes from a metadata header).
+    pub certificate: Option<CertificateIdentity>,
+}
+
+impl ConnIdentity {
+    pub fn plaintext(peer: Option<SocketAddr>) -> ConnIdentity {
+        ConnIdentity(Arc::new(ConnIdentityInner { peer, certificate: None }))
+    }
+
+    pub fn from_certificate(peer: Option<SocketAddr>, der: &[u8]) -> ConnIdentity {
+        ConnIdentity(Arc::new(ConnIdentityInner { peer, certificate: Some(certificate_identity(der)) }))
+    }
+}
+
+/// Reads the facility code from a client certificate's subject CommonName.
+pub fn certificate_identity(der: &[u8]) -> CertificateIdentity {
+    let sha256 = hex(&Sha256::digest(der));
+    let facility = match x509_parser::parse_x509_certificate(der) {
+        Ok((_, cert)) => match cert.subject().iter_common_name().next().map(|cn| cn.as_str()) {
+            Some(Ok(cn)) => MedicalInstitutionCode::parse(cn, CheckDigits::Lenient)
+                .map_err(|e| format!("the certificate's CommonName {cn:?} is not a 医療機関コード: {e}")),
+            _ => Err("the certificate has no CommonName naming a 医療機関コード".to_owned()),
+        },
+        Err(e) => Err(format!("the certificate does not parse: {e}")),
+    };
+    CertificateIdentity { facility, sha256 }
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}

@@ -1,0 +1,176 @@
+//! The server's configuration file (TOML) and the rules that refuse an unsafe one: plaintext only
+//! on loopback addresses, TLS files present otherwise, an allow-list that is never empty.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use onshi_domain::facility::Facility;
+use onshi_domain::ids::CheckDigits;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::store::StoreOptions;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("{0}: {1}")]
+    Parse(PathBuf, toml::de::Error),
+    #[error("plaintext mode is for local debugging and listens on loopback addresses only; {0} is not one")]
+    PlaintextNotLoopback(SocketAddr),
+    #[error("TLS needs tls.ca, tls.cert and tls.key (or tls.plaintext = true on a loopback address)")]
+    MissingTlsFiles,
+}
+
+/// The whole configuration. Every field has a default, so an empty file is valid for a
+/// plaintext-free setup once TLS files are named.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on for the facility API.
+    pub listen: SocketAddr,
+    /// Directory of the RocksDB store.
+    pub data_dir: PathBuf,
+    pub tls: TlsConfig,
+    /// Check-digit validation of 保険者番号 and 医療機関コード: "strict" or "lenient". A facility's
+    /// own entry may override it.
+    pub check_digits: CheckDigits,
+    pub store: StoreConfig,
+    /// The population seeded into an empty store at start.
+    pub population: PopulationConfig,
+    /// Facilities added to (or updated on) the allow-list at start.
+    pub facilities: Vec<Facility>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// Serve without TLS; facilities then name themselves with the x-onshi-facility header.
+    /// Allowed only on loopback addresses.
+    pub plaintext: bool,
+    /// CA certificate(s) that issue facility client certificates (PEM).
+    pub ca: Option<PathBuf>,
+    /// The server's certificate chain (PEM).
+    pub cert: Option<PathBuf>,
+    /// The server's private key (PEM).
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Shared RocksDB block cache, MiB.
+    pub block_cache_mb: usize,
+    /// fsync every write (survive power loss, not only a killed process).
+    pub sync_writes: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { block_cache_mb: 256, sync_writes: false }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PopulationConfig {
+    pub seed: u64,
+    pub persons: u64,
+}
+
+impl Default for PopulationConfig {
+    fn default() -> Self {
+        PopulationConfig { seed: 1, persons: 100_000 }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: PathBuf::from("onshi-data"),
+            tls: TlsConfig::default(),
+            check_digits: CheckDigits::Strict,
+            store: StoreConfig::default(),
+            population: PopulationConfig::default(),
+            facilities: Vec::new(),
+        }
+    }
+}
+
+/// The TLS files of a validated configuration.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse(path.to_owned(), e))
+    }
+
+    /// The TLS files, or `None` for a permitted plaintext setup; refuses anything fail-open.
+    pub fn validate(&self) -> Result<Option<TlsFiles>, ConfigError> {
+        if self.tls.plaintext {
+            if !self.listen.ip().is_loopback() {
+                return Err(ConfigError::PlaintextNotLoopback(self.listen));
+            }
+            return Ok(None);
+        }
+        match (&self.tls.ca, &self.tls.cert, &self.tls.key) {
+            (Some(ca), Some(cert), Some(key)) => {
+                Ok(Some(TlsFiles { ca: ca.clone(), cert: cert.clone(), key: key.clone() }))
+            }
+            _ => Err(ConfigError::MissingTlsFiles),
+        }
+    }
+
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions { block_cache_bytes: self.store.block_cache_mb << 20, sync_writes: self.store.sync_writes }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_fail_open_settings() {
+        let mut c = Config::default();
+        assert!(matches!(c.validate(), Err(ConfigError::MissingTlsFiles)));
+        c.tls.plaintext = true;
+        assert!(matches!(c.validate(), Ok(None)));
+        c.listen = "0.0.0.0:50051".parse().expect("addr");
+        assert!(matches!(c.validate(), Err(ConfigError::PlaintextNotLoopback(_))));
+        c.listen = "[::1]:50051".parse().expect("addr");
+        assert!(matches!(c.validate(), Ok(None)));
+    }
+
+    #[test]
+    fn parses_a_file_with_facilities() {
+        let c: Config = toml::from_str(
+            r#"
+            listen = "127.0.0.1:6000"
+            check_digits = "lenient"
+            [tls]
+            ca = "pki/ca.pem"
+            cert = "pki/server.pem"
+            key = "pki/server.key"
+            [[facilities]]
+            code = "1312345679"
+            name = "オンシ内科クリニック"
+            kind = "clinic"
+            status = "active"
+            "#,
+        )
+        .expect("parses");
+        assert_eq!(c.check_digits, CheckDigits::Lenient);
+        assert_eq!(c.facilities.len(), 1);
+        assert!(c.validate().expect("valid").is_some());
+        assert!(toml::from_str::<Config>("lisen = 1").is_err(), "unknown fields are refused");
+    }
+}

@@ -1,0 +1,66 @@
+//! Serving: the library's entry point, `run(listener, …, shutdown)`, so tests bind 127.0.0.1:0
+//! first and never sleep waiting for a port.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use onshi_proto::served::qualification_service_server::QualificationServiceServer;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tonic::transport::Server;
+
+use crate::service::App;
+use crate::service::qualification::Qualification;
+use crate::transport;
+
+/// The largest request message accepted by the facility services.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error("plaintext mode listens on loopback addresses only; {0} is not one")]
+    PlaintextNotLoopback(std::net::SocketAddr),
+    #[error("listener: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves the facility API on `listener` until `shutdown` completes. With `tls` (the default
+/// everywhere but local debugging) every connection must present a client certificate from the
+/// configured CA; without, the listener must be on a loopback address.
+pub async fn run(
+    listener: TcpListener,
+    app: App,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), RunError> {
+    let addr = listener.local_addr()?;
+    if tls.is_none() && !addr.ip().is_loopback() {
+        return Err(RunError::PlaintextNotLoopback(addr));
+    }
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<QualificationServiceServer<Qualification>>().await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(onshi_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(onshi_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let qualification =
+        QualificationServiceServer::new(Qualification(app)).max_decoding_message_size(MAX_REQUEST_BYTES);
+    Server::builder()
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(qualification)
+        .serve_with_incoming_shutdown(transport::incoming(listener, tls), shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! Byte layouts of stored values. Hot-path values are a small fixed header followed by encoded
+//! protobuf that goes to the wire as it is; rarely read values (facilities, metadata) are JSON.
+//!
+//! Every binary value starts with a version byte so the layout can evolve.
+
+use bytes::{BufMut, BytesMut};
+use onshi_domain::date::Date;
+use onshi_domain::qualification::{PersonId, Span};
+use thiserror::Error;
+
+/// A stored value that does not parse: the store is corrupt or from an incompatible version.
+#[derive(Debug, Error)]
+#[error("corrupt {what} value")]
+pub struct CorruptValue {
+    pub what: &'static str,
+}
+
+const VERSION: u8 = 1;
+
+/// The three pre-encoded parts of one `ResultOfQualificationConfirmation`: the base shown to any
+/// allowed facility, and the certificate groups shown only with the patient's consent. Appending
+/// encoded messages merges them, so base + limit + diseases is the full result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResultParts<'a> {
+    pub base: &'a [u8],
+    /// `limit_application_certificate_related_info`, encoded as a field; empty if none.
+    pub limit: &'a [u8],
+    /// `specific_diseases_certificate_list`, encoded as a field; empty if none.
+    pub diseases: &'a [u8],
+}
+
+/// A qualification record: what the validity rule needs and the ready-to-serve result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QualificationRecord<'a> {
+    pub person: PersonId,
+    pub span: Span,
+    pub parts: ResultParts<'a>,
+}
+
+const QUAL_HEADER: usize = 1 + 4 + 4 + 4 + 8 + 4 + 4 + 4;
+
+fn date_u32(d: Option<Date>) -> u32 {
+    d.map_or(0, Date::to_u32)
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+impl<'a> QualificationRecord<'a> {
+    pub fn encoded_len(&self) -> usize {
+        QUAL_HEADER + self.parts.base.len() + self.parts.limit.len() + self.parts.diseases.len()
+    }
+
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.reserve(self.encoded_len());
+        out.push(VERSION);
+        out.extend_from_slice(&self.span.from.to_u32().to_be_bytes());
+        out.extend_from_slice(&date_u32(self.span.lost_on).to_be_bytes());
+        out.extend_from_slice(&date_u32(self.span.successor_from).to_be_bytes());
+        out.extend_from_slice(&self.person.0.to_be_bytes());
+        for part in [self.parts.base, self.parts.limit, self.parts.diseases] {
+            out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        }
+        out.extend_from_slice(self.parts.base);
+        out.extend_from_slice(self.parts.limit);
+        out.extend_from_slice(self.parts.diseases);
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        self.encode_into(&mut v);
+        v
+    }
+
+    pub fn decode(b: &'a [u8]) -> Result<QualificationRecord<'a>, CorruptValue> {
+        Self::try_decode(b).ok_or(CorruptValue { what: "qualification" })
+    }
+
+    fn try_decode(b: &'a [u8]) -> Option<QualificationRecord<'a>> {
+        if *b.first()? != VERSION {
+            return None;
+        }
+        let from = Date::from_u32(u32_at(b, 1)?)?;
+        let opt = |v: u32| if v == 0 { Some(None) } else { Date::from_u32(v).map(Some) };
+        let lost_on = opt(u32_at(b, 5)?)?;
+        let successor_from = opt(u32_at(b, 9)?)?;
+        let person = PersonId(u64_at(b, 13)?);
+        let (lb, ll, ld) = (u32_at(b, 21)? as usize, u32_at(b, 25)? as usize, u32_at(b, 29)? as usize);
+        let rest = b.get(QUAL_HEADER..)?;
+        if rest.len() != lb + ll + ld {
+            return None;
+        }
+        let (base, rest) = rest.split_at(lb);
+        let (limit, diseases) = rest.split_at(ll);
+        Some(QualificationRecord {
+            person,
+            span: Span { from, lost_on, successor_from },
+            parts: ResultParts { base, limit, diseases },
+        })
+    }
+}
+
+/// The value of an active card: the certificate's expiry, the holder and every qualification
+/// of the holder, so a card confirmation is one point read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardValue<'a> {
+    pub expires: Date,
+    pub person: PersonId,
+    /// Encoded [`QualificationRecord`]s, oldest first.
+    pub records: Vec<&'a [u8]>,
+}
+
+impl<'a> CardValue<'a> {
+    pub fn encode(expires: Date, person: PersonId, records: &[Vec<u8>]) -> Vec<u8> {
+        let len = 1 + 4 + 8 + 1 + records.iter().map(|r| 4 + r.len()).sum::<usize>();
+        let mut out = Vec::with_capacity(len);
+        out.push(VERSION);
+        out.extend_from_slice(&expires.to_u32().to_be_bytes());
+        out.extend_from_slice(&person.0.to_be_bytes());
+        out.push(records.len().min(255) as u8);
+        for r in records.iter().take(255) {
+            out.extend_from_slice(&(r.len() as u32).to_be_bytes());
+            out.extend_from_slice(r);
+        }
+        out
+    }
+
+    pub fn decode(b: &'a [u8]) -> Result<CardValue<'a>, CorruptValue> {
+        Self::try_decode(b).ok_or(CorruptValue { what: "card" })
+    }
+
+    fn try_decode(b: &'a [u8]) -> Option<CardValue<'a>> {
+        if *b.first()? != VERSION {
+            return None;
+        }
+        let expires = Date::from_u32(u32_at(b, 1)?)?;
+        let person = PersonId(u64_at(b, 5)?);
+        let n = usize::from(*b.get(13)?);
+        let mut at = 14;
+        let mut records = Vec::with_capacity(n);
+        for _ in 0..n {
+            let len = u32_at(b, at)? as usize;
+            records.push(b.get(at + 4..at + 4 + len)?);
+            at += 4 + len;
+        }
+        (at == b.len()).then_some(CardValue { expires, person, records })
+    }
+}
+
+/// A serial that no longer answers: revoked on a date, possibly replaced by a new serial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedCard {
+    pub person: PersonId,
+    pub revoked_on: Date,
+    pub reissued_as: Option<String>,
+}
+
+impl RevokedCard {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(14 + self.reissued_as.as_ref().map_or(0, String::len));
+        out.push(VERSION);
+        out.push(2); // status: revoked (1 is reserved for "active", kept in card_results)
+        out.extend_from_slice(&self.person.0.to_be_bytes());
+        out.extend_from_slice(&self.revoked_on.to_u32().to_be_bytes());
+        if let Some(s) = &self.reissued_as {
+            out.extend_from_slice(s.as_bytes());
+        }
+        out
+    }
+
+    pub fn decode(b: &[u8]) -> Result<RevokedCard, CorruptValue> {
+        let bad = || CorruptValue { what: "revoked card" };
+        if b.first() != Some(&VERSION) || b.get(1) != Some(&2) {
+            return Err(bad());
+        }
+        let person = PersonId(u64_at(b, 2).ok_or_else(bad)?);
+        let revoked_on = u32_at(b, 10).and_then(Date::from_u32).ok_or_else(bad)?;
+        let rest = b.get(14..).ok_or_else(bad)?;
+        let reissued_as =
+            if rest.is_empty() { None } else { Some(String::from_utf8(rest.to_vec()).map_err(|_| bad())?) };
+        Ok(RevokedCard { person, revoked_on, reissued_as })
+    }
+}
+
+/// A consent given at the card reader: when, and until when it lets the facility view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsentValue {
+    /// Unix seconds of the consent (ConsTime).
+    pub given_at: i64,
+    /// Unix seconds until which it allows viewing (AvailableTime); equal to `given_at` for
+    /// consents that only allow showing a certificate in the same answer.
+    pub available_until: i64,
+}
+
+impl ConsentValue {
+    pub fn encode(&self) -> [u8; 17] {
+        let mut out = [0u8; 17];
+        out[0] = VERSION;
+        out[1..9].copy_from_slice(&self.given_at.to_be_bytes());
+        out[9..17].copy_from_slice(&self.available_until.to_be_bytes());
+        out
+    }
+
+    pub fn decode(b: &[u8]) -> Result<ConsentValue, CorruptValue> {
+        let bad = CorruptValue { what: "consent" };
+        if b.len() != 17 || b[0] != VERSION {
+            return Err(bad);
+        }
+        let i = |r: std::ops::Range<usize>| i64::from_be_bytes(b[r].try_into().unwrap_or([0; 8]));
+        Ok(ConsentValue { given_at: i(1..9), available_until: i(9..17) })
+    }
+}
+
+/// Concatenates parts into one buffer with room for `extra` more bytes.
+pub fn concat_with_capacity(parts: &[&[u8]], extra: usize) -> BytesMut {
+    let mut b = BytesMut::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + extra);
+    for p in parts {
+        b.put_slice(p);
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse_yyyymmdd(s).expect("date")
+    }
+
+    #[test]
+    fn qualification_record_round_trips() {
+        let rec = QualificationRecord {
+            person: PersonId(12),
+            span: Span { from: d("20200401"), lost_on: Some(d("20250401")), successor_from: Some(d("20250401")) },
+            parts: ResultParts { base: b"base", limit: b"", diseases: b"sd" },
+        };
+        let bytes = rec.encode();
+        assert_eq!(QualificationRecord::decode(&bytes).expect("decodes"), rec);
+        assert!(QualificationRecord::decode(&bytes[..bytes.len() - 1]).is_err());
+        assert!(QualificationRecord::decode(b"").is_err());
+    }
+
+    #[test]
+    fn card_value_round_trips() {
+        let records = vec![b"one".to_vec(), b"second".to_vec()];
+        let bytes = CardValue::encode(d("20300101"), PersonId(5), &records);
+        let v = CardValue::decode(&bytes).expect("decodes");
+        assert_eq!(v.expires, d("20300101"));
+        assert_eq!(v.person, PersonId(5));
+        assert_eq!(v.records, vec![&b"one"[..], &b"second"[..]]);
+        assert!(CardValue::decode(&bytes[..bytes.len() - 2]).is_err());
+    }
+
+    #[test]
+    fn small_values_round_trip() {
+        let r = RevokedCard { person: PersonId(1), revoked_on: d("20250601"), reissued_as: Some("A1".into()) };
+        assert_eq!(RevokedCard::decode(&r.encode()).expect("decodes"), r);
+        let c = ConsentValue { given_at: 1_700_000_000, available_until: 1_700_086_400 };
+        assert_eq!(ConsentValue::decode(&c.encode()).expect("decodes"), c);
+    }
+}

@@ -1,0 +1,147 @@
+//! An acknowledged write survives kill -9: consents recorded by ConfirmByCard are still in the
+//! store after the `onshi-server` process is killed with SIGKILL, and the restarted server opens
+//! the recovered store and serves.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use onshi_domain::codes::ConsentKind;
+use onshi_domain::ids::{CheckDigits, MedicalInstitutionCode};
+use onshi_domain::population::SCENARIO_ID_BASE;
+use onshi_domain::qualification::PersonId;
+use onshi_proto::v1::qualification_service_client::QualificationServiceClient;
+use onshi_proto::v1::{CardReaderInfo, ConfirmByCardRequest};
+use onshi_server::config::Config;
+use onshi_server::demo;
+use onshi_server::pki;
+use onshi_server::store::Store;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+const CLINIC: &str = "1312345679";
+
+/// Starts `onshi-server serve` and waits (bounded) for the line that says where it listens.
+fn start(config: &Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_onshi-server"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn onshi-server");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            match line.split("serving on ").nth(1) {
+                Some(addr) => {
+                    let _ = tx.send(Ok(addr.trim().to_owned()));
+                }
+                None => seen.push(line),
+            }
+        }
+        // The server exited without saying where it listens: pass on what it said instead.
+        let _ = tx.send(Err(seen.join("\n")));
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(Ok(addr)) => (child, addr.parse().expect("socket address")),
+        Ok(Err(output)) => panic!("onshi-server exited before serving:\n{output}"),
+        Err(_) => {
+            let _ = child.kill();
+            panic!("onshi-server did not report its address within a minute")
+        }
+    }
+}
+
+async fn client(dir: &Path, addr: SocketAddr) -> QualificationServiceClient<Channel> {
+    let pki = dir.join("pki");
+    let read = |name: String| std::fs::read(pki.join(name)).expect("PKI file");
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(read("ca.pem".into())))
+        .identity(Identity::from_pem(read(format!("{CLINIC}.pem")), read(format!("{CLINIC}.key"))))
+        .domain_name("localhost");
+    let channel = Channel::from_shared(format!("https://{addr}"))
+        .expect("uri")
+        .tls_config(tls)
+        .expect("tls")
+        .connect()
+        .await
+        .expect("connect");
+    QualificationServiceClient::new(channel)
+}
+
+fn kill9(mut child: Child) {
+    child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
+    child.wait().expect("reaped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consents_survive_sigkill_and_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
+    pki::ensure(&dir.path().join("pki"), &facilities).expect("PKI");
+    let mut config: Config = demo::demo_config(dir.path(), 500, "127.0.0.1:0".parse().expect("addr"));
+    config.population.persons = 500;
+    let config_path = dir.path().join("onshi.toml");
+    std::fs::write(&config_path, toml::to_string(&config).expect("config TOML")).expect("write config");
+
+    let (child, addr) = start(&config_path);
+    let mut c = client(dir.path(), addr).await;
+    let reply = c
+        .confirm_by_card(ConfirmByCardRequest {
+            message_header: None,
+            card_reader_info: Some(CardReaderInfo {
+                certificate_serial_number: "A0000000000000000001".into(),
+                verification_method: "2".into(),
+                pharmacists_info_cons_flg: "1".into(),
+                specific_health_checkups_info_cons_flg: "1".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("answered")
+        .into_inner();
+    let result = reply.message_body.expect("body").result_list.remove(0);
+    assert_eq!(result.pharmacists_info_cons_flg, "1");
+    let given = onshi_domain::date::JstDateTime::parse(&result.pharmacists_info_cons_time).expect("time");
+    // The answer has arrived: the write is acknowledged. Kill the server without warning.
+    drop(c);
+    kill9(child);
+
+    let facility = MedicalInstitutionCode::parse(CLINIC, CheckDigits::Strict).expect("code");
+    let person = PersonId(SCENARIO_ID_BASE + 1);
+    {
+        let store = Store::open(&config.data_dir, Default::default()).expect("store reopens after SIGKILL");
+        let consent =
+            store.consent(&facility, person, ConsentKind::Pharmacists).expect("read").expect("consent survived");
+        assert_eq!(consent.given_at, given.unix_seconds());
+        assert!(store.consent(&facility, person, ConsentKind::SpecificHealthCheckups).expect("read").is_some());
+    }
+
+    // The restarted server serves from the recovered store (and does not seed again).
+    let (child, addr) = start(&config_path);
+    let mut c = client(dir.path(), addr).await;
+    let reply = c
+        .confirm_by_card(ConfirmByCardRequest {
+            message_header: None,
+            card_reader_info: Some(CardReaderInfo {
+                certificate_serial_number: "A0000000000000000001".into(),
+                verification_method: "1".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("answered after restart")
+        .into_inner();
+    assert_eq!(reply.message_body.expect("body").qualification_validity, "1");
+    drop(c);
+    kill9(child);
+    let store = Store::open(&config.data_dir, Default::default()).expect("store");
+    assert!(store.consent(&facility, person, ConsentKind::Pharmacists).expect("read").is_some());
+}

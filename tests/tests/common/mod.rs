@@ -1,0 +1,137 @@
+//! The test harness: a real onshi server on 127.0.0.1:0 with a real RocksDB in a temporary
+//! directory and certificates made for the test, started through the same boot path as the
+//! `serve` command, and real gRPC clients over mutual TLS.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use onshi_domain::date::Date;
+use onshi_domain::population::Population;
+use onshi_proto::v1::qualification_service_client::QualificationServiceClient;
+use onshi_server::boot::boot;
+use onshi_server::clock::Clock;
+use onshi_server::demo;
+use onshi_server::pki::{self, PkiPaths};
+use onshi_server::service::App;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+/// Population size of the test store: several blocks' worth would slow every test; a few
+/// thousand people exercise the same paths.
+pub const PERSONS: u64 = 3_000;
+
+pub const CLINIC: &str = "1312345679";
+pub const PHARMACY: &str = "1342345673";
+pub const SUSPENDED: &str = "1319999999";
+pub const UNLISTED: &str = "2712345673";
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub dir: TempDir,
+    pub pki: PkiPaths,
+    pub app: App,
+    pub clock: Arc<Clock>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server with the demo facilities on the allow-list.
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
+        let (pki, _) = pki::ensure(&dir.path().join("pki"), &facilities).expect("dev PKI");
+        let config = demo::demo_config(dir.path(), PERSONS, "127.0.0.1:0".parse().expect("addr"));
+        let clock = Arc::new(Clock::system());
+        let booted = boot(&config, clock.clone(), |_| {}).expect("boot");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = booted.app.clone();
+        let task = tokio::spawn(async move {
+            onshi_server::run(listener, booted.app, booted.tls, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        TestServer { addr, dir, pki, app, clock, shutdown: Some(tx), task: Some(task) }
+    }
+
+    /// The population the server was seeded with.
+    pub fn population(&self) -> Population {
+        Population::new(SEED_OF_DEMO, self.as_of())
+    }
+
+    /// The population's reference date (the day the test store was seeded).
+    pub fn as_of(&self) -> Date {
+        let meta = self.app.store.population().expect("store").expect("seeded");
+        meta.as_of_date().expect("date")
+    }
+
+    fn read(&self, path: std::path::PathBuf) -> Vec<u8> {
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// A TLS channel presenting `identity` (cert PEM, key PEM), trusting `ca_pem`.
+    pub async fn channel_with(
+        &self,
+        ca_pem: Vec<u8>,
+        identity: Option<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<Channel, tonic::transport::Error> {
+        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)).domain_name("localhost");
+        if let Some((cert, key)) = identity {
+            tls = tls.identity(Identity::from_pem(cert, key));
+        }
+        Channel::from_shared(format!("https://127.0.0.1:{}", self.addr.port()))
+            .expect("uri")
+            .tls_config(tls)?
+            .connect()
+            .await
+    }
+
+    /// A channel for the facility whose certificate the dev PKI issued.
+    pub async fn channel(&self, facility: &str) -> Channel {
+        let identity = (self.read(self.pki.facility_cert(facility)), self.read(self.pki.facility_key(facility)));
+        self.channel_with(self.read(self.pki.ca()), Some(identity)).await.expect("connect")
+    }
+
+    pub async fn qualification(&self, facility: &str) -> QualificationServiceClient<Channel> {
+        QualificationServiceClient::new(self.channel(facility).await)
+    }
+
+    pub fn ca_pem(&self) -> Vec<u8> {
+        self.read(self.pki.ca())
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+    }
+}
+
+/// The seed `demo_config` uses (the config default).
+pub const SEED_OF_DEMO: u64 = 1;
+
+/// The google.rpc details of a status.
+pub fn bad_request_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+pub fn error_reason(status: &tonic::Status) -> Option<String> {
+    use tonic_types::StatusExt;
+    status.get_details_error_info().map(|i| i.reason)
+}
