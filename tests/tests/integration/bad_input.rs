@@ -1,9 +1,7 @@
 //! Bad input gets INVALID_ARGUMENT naming the field; oversized or garbage requests never crash
 //! the server or poison the store.
 
-mod common;
-
-use common::{CLINIC, TestServer, bad_request_fields};
+use crate::common::{CLINIC, TestServer, bad_request_fields};
 use onshi_proto::v1::qualification_service_client::QualificationServiceClient;
 use onshi_proto::v1::{
     CardReaderInfo, ConfirmByCardRequest, ConfirmByInsuredNumberRequest, QualificationConfirmSearchInfo, RequestHeader,

@@ -1,9 +1,7 @@
 //! Who may ask: only facilities on the allow-list, with a client certificate from the CA, asking
 //! as themselves.
 
-mod common;
-
-use common::{CLINIC, SUSPENDED, TestServer, UNLISTED, error_reason};
+use crate::common::{CLINIC, SUSPENDED, TestServer, UNLISTED, error_reason};
 use onshi_proto::v1::qualification_service_client::QualificationServiceClient;
 use onshi_proto::v1::{CardReaderInfo, ConfirmByCardRequest, RequestHeader};
 use onshi_server::pki::Ca;

@@ -2,9 +2,7 @@
 //! gets the answer the real system would give, population people are found by card and by
 //! numbers, and people who do not exist are not.
 
-mod common;
-
-use common::{CLINIC, PERSONS, PHARMACY, TestServer};
+use crate::common::{CLINIC, PERSONS, PHARMACY, TestServer};
 use onshi_domain::codes::ConsentKind;
 use onshi_domain::date::Date;
 use onshi_domain::population::scenarios::{self, Ask, scenario_serial};

@@ -1,0 +1,7 @@
+//! Black-box integration tests: the real server on 127.0.0.1:0 over real gRPC, real mutual TLS
+//! and a real RocksDB. One test binary (linking is the slow part of a release test build).
+
+mod access;
+mod bad_input;
+mod common;
+mod qualification;
