@@ -13,11 +13,13 @@ use std::path::PathBuf;
 use prost_types::field_descriptor_proto::Type;
 
 /// Fields that the server's view carries as pre-encoded bytes: (message, field).
-const SERVED_AS_BYTES: &[(&str, &str)] = &[("QualificationConfirmationBody", "result_list")];
+const SERVED_AS_BYTES: &[(&str, &str)] =
+    &[("QualificationConfirmationBody", "result_list"), ("BulkConfirmDownloadResponse", "bulk_confirm_unit")];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    let protos = ["proto/onshi/v1/qualification.proto"];
+    let protos =
+        ["proto/onshi/v1/qualification.proto", "proto/onshi/v1/medical.proto", "proto/onshi/v1/access_history.proto"];
     println!("cargo:rerun-if-changed=proto");
 
     let fds = protox::Compiler::new(["proto"])?
@@ -53,6 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(false)
         .build_server(true)
         .bytes(".onshi.v1.QualificationConfirmationBody.result_list")
+        .bytes(".onshi.v1.BulkConfirmDownloadResponse.bulk_confirm_unit")
         .out_dir(&served_dir)
         .compile_fds(served)?;
     Ok(())

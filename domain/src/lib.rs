@@ -7,6 +7,7 @@
 //! - [`date`]: dates and JST timestamps in the interface's formats;
 //! - [`age`]: co-payment and age rules on a given date;
 //! - [`qualification`]: a person, their cards and qualifications, and the validity rule;
+//! - [`medical`]: medication histories and specific health checkups;
 //! - [`population`]: the deterministic synthetic population and the scenario people.
 //!
 //! Nothing here reads the clock: every rule takes the date it answers for.
@@ -18,6 +19,7 @@ pub mod date;
 pub mod facility;
 pub mod ids;
 pub mod kana;
+pub mod medical;
 pub mod population;
 pub mod qualification;
 pub mod result_codes;

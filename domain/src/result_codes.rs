@@ -43,8 +43,35 @@ pub const CERTIFICATE_UNKNOWN: ResultCode = ResultCode {
 };
 
 /// Every code onshi can answer, for documentation and the `people` command.
-pub const ALL: &[ResultCode] =
-    &[CERTIFICATE_EXPIRES_SOON, CERTIFICATE_REVOKED, CERTIFICATE_EXPIRED, CERTIFICATE_UNKNOWN];
+pub const ALL: &[ResultCode] = &[
+    CERTIFICATE_EXPIRES_SOON,
+    CERTIFICATE_REVOKED,
+    CERTIFICATE_EXPIRED,
+    CERTIFICATE_UNKNOWN,
+    NO_MATCH,
+    SEVERAL_MATCH,
+    INVALID_SEARCH_INFO,
+];
+
+/// No qualification matches the search info (medication, checkups, 照会番号 registration).
+pub const NO_MATCH: ResultCode = ResultCode {
+    code: "2201",
+    message: "照会した被保険者の資格情報が存在しません。",
+    status: ProcessingResultStatus::Error,
+};
+
+/// Several people match the search info; give the 枝番.
+pub const SEVERAL_MATCH: ResultCode = ResultCode {
+    code: "2202",
+    message: "照会した条件に該当する被保険者が複数存在します。被保険者証枝番を指定してください。",
+    status: ProcessingResultStatus::Error,
+};
+
+/// One search info of a 一括照会 upload is malformed; the message names the field.
+pub const INVALID_SEARCH_INFO: ResultCode =
+    ResultCode {
+        code: "2301", message: "照会内容に誤りがあります。", status: ProcessingResultStatus::Error
+    };
 
 #[cfg(test)]
 mod tests {

@@ -68,6 +68,8 @@ mod tests {
     fn descriptor_set_names_every_service() {
         let fds = prost_types::FileDescriptorSet::decode(super::FILE_DESCRIPTOR_SET).expect("valid");
         let services: Vec<_> = fds.file.iter().flat_map(|f| f.service.iter().map(|s| s.name().to_owned())).collect();
-        assert!(services.contains(&"QualificationService".to_owned()));
+        for expected in ["QualificationService", "MedicationService", "CheckupService", "AccessHistoryService"] {
+            assert!(services.contains(&expected.to_owned()), "{expected}");
+        }
     }
 }

@@ -45,6 +45,7 @@ pub struct Booted {
 /// Prepares the server described by `config`. `progress` hears seeding progress (people written).
 pub fn boot(config: &Config, clock: Arc<Clock>, progress: impl FnMut(u64)) -> Result<Booted, BootError> {
     let tls_files = config.validate()?;
+    clock.advance(config.clock_offset_seconds);
     let tls = match tls_files {
         Some(files) => {
             let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| BootError::ReadTls(p.to_owned(), e));
@@ -63,6 +64,14 @@ pub fn boot(config: &Config, clock: Arc<Clock>, progress: impl FnMut(u64)) -> Re
         store.put_facilities(&config.facilities)?;
     }
     let allow_list = Arc::new(AllowList::new(store.facilities()?)?);
-    let app = App { store, allow_list, clock, check_digits: config.check_digits };
+    let population_seed = store.population()?.map_or(config.population.seed, |p| p.seed);
+    let app = App {
+        store,
+        allow_list,
+        clock,
+        check_digits: config.check_digits,
+        population_seed,
+        bulk_processing_secs: i64::from(config.bulk_processing_seconds),
+    };
     Ok(Booted { app, tls, seeded })
 }

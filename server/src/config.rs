@@ -39,6 +39,11 @@ pub struct Config {
     pub store: StoreConfig,
     /// The population seeded into an empty store at start.
     pub population: PopulationConfig,
+    /// How long a 一括照会 job answers "processing" (SegmentOfResult 2) after its upload, seconds.
+    pub bulk_processing_seconds: u32,
+    /// Shift the server's clock by this many seconds (to rehearse another day or a consent's
+    /// expiry). Everything the server dates follows it.
+    pub clock_offset_seconds: i64,
     /// Facilities added to (or updated on) the allow-list at start.
     pub facilities: Vec<Facility>,
 }
@@ -94,6 +99,8 @@ impl Default for Config {
             check_digits: CheckDigits::Strict,
             store: StoreConfig::default(),
             population: PopulationConfig::default(),
+            bulk_processing_seconds: 3,
+            clock_offset_seconds: 0,
             facilities: Vec::new(),
         }
     }

@@ -40,6 +40,9 @@ enum Command {
         /// Stop after this many seconds (0: run until Ctrl-C).
         #[arg(long, default_value_t = 3600)]
         duration: u64,
+        /// Shift the server's clock by this many seconds (e.g. 86400 to serve "tomorrow").
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+        clock_offset: i64,
     },
     /// Serve with a configuration file (see docs/configuration.md); flags override it.
     Serve {
@@ -59,6 +62,9 @@ enum Command {
         cert: Option<PathBuf>,
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Shift the server's clock by this many seconds.
+        #[arg(long, allow_hyphen_values = true)]
+        clock_offset: Option<i64>,
         /// Print the configuration in effect and exit.
         #[arg(long)]
         print_config: bool,
@@ -184,7 +190,7 @@ async fn serve_until(
 
 async fn run(command: Command) -> Result<ExitCode, AnyError> {
     match command {
-        Command::Demo { data_dir, persons, listen, duration } => {
+        Command::Demo { data_dir, persons, listen, duration, clock_offset } => {
             if !listen.ip().is_loopback() {
                 return Err(format!("the demo listens on loopback addresses only; {listen} is not one").into());
             }
@@ -193,14 +199,15 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
             if !created.is_empty() {
                 tracing::info!("wrote {} certificate files under {}", created.len(), paths.dir.display());
             }
-            let config = demo::demo_config(&data_dir, persons, listen);
+            let mut config = demo::demo_config(&data_dir, persons, listen);
+            config.clock_offset_seconds = clock_offset;
             let exe =
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "onshi-server".into());
             let deadline = (duration > 0).then(|| Duration::from_secs(duration));
             serve_until(config, deadline, |addr| println!("{}", demo::next_steps(&data_dir, addr, &exe))).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { config, listen, data_dir, plaintext, ca, cert, key, print_config } => {
+        Command::Serve { config, listen, data_dir, plaintext, ca, cert, key, clock_offset, print_config } => {
             let mut c = match config {
                 Some(path) => Config::load(&path)?,
                 None => Config::default(),
@@ -217,6 +224,9 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
             c.tls.ca = ca.or(c.tls.ca);
             c.tls.cert = cert.or(c.tls.cert);
             c.tls.key = key.or(c.tls.key);
+            if let Some(offset) = clock_offset {
+                c.clock_offset_seconds = offset;
+            }
             if print_config {
                 print!("{}", toml::to_string_pretty(&c)?);
                 return Ok(ExitCode::SUCCESS);

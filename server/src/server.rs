@@ -4,17 +4,24 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use onshi_proto::served::access_history_service_server::AccessHistoryServiceServer;
+use onshi_proto::served::checkup_service_server::CheckupServiceServer;
+use onshi_proto::served::medication_service_server::MedicationServiceServer;
 use onshi_proto::served::qualification_service_server::QualificationServiceServer;
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tonic::transport::Server;
 
 use crate::service::App;
+use crate::service::access_history::AccessHistory;
+use crate::service::medical::{Checkup, Medication};
 use crate::service::qualification::Qualification;
 use crate::transport;
 
-/// The largest request message accepted by the facility services.
+/// The largest request message accepted by the single-record services.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// The largest QualificationService request: a 一括照会 upload of 10,000 search infos.
+pub const MAX_BULK_REQUEST_BYTES: usize = 4 << 20;
 
 #[derive(Debug, Error)]
 pub enum RunError {
@@ -43,6 +50,9 @@ pub async fn run(
     }
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<QualificationServiceServer<Qualification>>().await;
+    health_reporter.set_serving::<MedicationServiceServer<Medication>>().await;
+    health_reporter.set_serving::<CheckupServiceServer<Checkup>>().await;
+    health_reporter.set_serving::<AccessHistoryServiceServer<AccessHistory>>().await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(onshi_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -54,12 +64,19 @@ pub async fn run(
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
     let qualification =
-        QualificationServiceServer::new(Qualification(app)).max_decoding_message_size(MAX_REQUEST_BYTES);
+        QualificationServiceServer::new(Qualification(app.clone())).max_decoding_message_size(MAX_BULK_REQUEST_BYTES);
+    let medication = MedicationServiceServer::new(Medication(app.clone())).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let checkup = CheckupServiceServer::new(Checkup(app.clone())).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let access_history =
+        AccessHistoryServiceServer::new(AccessHistory(app)).max_decoding_message_size(MAX_REQUEST_BYTES);
     Server::builder()
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(qualification)
+        .add_service(medication)
+        .add_service(checkup)
+        .add_service(access_history)
         .serve_with_incoming_shutdown(transport::incoming(listener, tls), shutdown)
         .await?;
     Ok(())

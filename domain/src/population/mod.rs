@@ -240,9 +240,10 @@ impl Population {
         }
 
         let cards = if sk.has_card {
-            // The certificate was issued (or last renewed) within the five years before as_of and
-            // runs to the 5th birthday after issue; about 5 % expire within three months.
-            let issued = self.as_of.add_days(-(r.between(30, 5 * 365) as i64)).unwrap_or(self.as_of);
+            // The certificate was issued (or last renewed) within the four years before as_of and
+            // runs to the 5th birthday after issue, so it is valid on as_of; a few percent expire
+            // within three months.
+            let issued = self.as_of.add_days(-(r.between(30, 4 * 365) as i64)).unwrap_or(self.as_of);
             vec![Card {
                 serial: self.card_serial(index),
                 issued,

@@ -44,6 +44,14 @@ pub enum Stream {
     Details = 2,
     /// Key-independent per-run salts (the insured-number permutation offsets).
     Layout = 3,
+    /// Chronic conditions and regimens.
+    Medication = 4,
+    /// Acute illness, per person and month.
+    Acute = 5,
+    /// Checkup constitution and yearly values.
+    Checkup = 6,
+    /// Usual pharmacy and clinic.
+    Facilities = 7,
 }
 
 /// A splitmix64 generator.

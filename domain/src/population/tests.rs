@@ -37,6 +37,10 @@ fn keys_agree_with_the_full_record() {
         assert_eq!(keys.current.symbol, current.symbol);
         assert_eq!(keys.current.number, current.number);
         assert_eq!(keys.current.branch, current.branch);
+        // The card's certificate is valid on the reference date.
+        if let Some(card) = person.cards.first() {
+            assert!(card.expires >= p.as_of, "person {i}: certificate expired {}", card.expires);
+        }
         // The current qualification is in force on the reference date.
         let spans = person.spans();
         assert_eq!(card_choice(&spans, p.as_of).map(|c| c.0), Some(person.qualifications.len() - 1), "person {i}");

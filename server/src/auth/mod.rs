@@ -10,7 +10,7 @@ use onshi_domain::ids::{CheckDigits, MedicalInstitutionCode};
 use thiserror::Error;
 
 pub use self::allow_list::AllowList;
-pub use self::identity::{CertificateIdentity, ConnIdentity};
+pub use self::identity::{CertificateIdentity, ConnIdentity, hex};
 
 /// The metadata header that names the facility on a plaintext (loopback-only) connection.
 pub const FACILITY_HEADER: &str = "x-onshi-facility";

@@ -21,6 +21,19 @@ pub enum ServiceError {
     Auth(#[from] AuthError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The facility holds no consent of this kind for this person.
+    #[error(
+        "this facility holds no {0} consent from this patient; the patient gives it at the card reader (ConfirmByCard)"
+    )]
+    ConsentMissing(&'static str),
+    /// The facility's consent has passed its window.
+    #[error(
+        "this facility's {kind} consent from this patient ended at {available_time}; the patient can give it again at the card reader"
+    )]
+    ConsentExpired { kind: &'static str, available_time: String },
+    /// Something named by the request does not exist (for this caller).
+    #[error("{what} not found")]
+    NotFound { what: &'static str, reason: &'static str },
 }
 
 impl From<ServiceError> for Status {
@@ -36,6 +49,23 @@ impl From<ServiceError> for Status {
             ServiceError::Auth(auth) => {
                 let details = ErrorDetails::with_error_info(auth.reason(), ERROR_DOMAIN, HashMap::new());
                 Status::with_error_details(Code::PermissionDenied, e.to_string(), details)
+            }
+            ServiceError::ConsentMissing(kind) => {
+                let meta = HashMap::from([("consent_kind".to_owned(), (*kind).to_owned())]);
+                let details = ErrorDetails::with_error_info("CONSENT_MISSING", ERROR_DOMAIN, meta);
+                Status::with_error_details(Code::FailedPrecondition, e.to_string(), details)
+            }
+            ServiceError::ConsentExpired { kind, available_time } => {
+                let meta = HashMap::from([
+                    ("consent_kind".to_owned(), (*kind).to_owned()),
+                    ("available_time".to_owned(), available_time.clone()),
+                ]);
+                let details = ErrorDetails::with_error_info("CONSENT_EXPIRED", ERROR_DOMAIN, meta);
+                Status::with_error_details(Code::FailedPrecondition, e.to_string(), details)
+            }
+            ServiceError::NotFound { reason, .. } => {
+                let details = ErrorDetails::with_error_info(*reason, ERROR_DOMAIN, HashMap::new());
+                Status::with_error_details(Code::NotFound, e.to_string(), details)
             }
             ServiceError::Store(inner) => {
                 tracing::error!(error = %inner, "store failure");

@@ -2,9 +2,14 @@
 //! validated into domain types here, the store is asked in domain terms, and answers are
 //! assembled from the store's ready-to-serve bytes.
 
+pub mod access_history;
+pub mod bulk;
 pub mod convert;
 pub mod errors;
+pub mod medical;
 pub mod qualification;
+pub mod reference;
+pub mod stream;
 
 use std::sync::Arc;
 
@@ -25,6 +30,10 @@ pub struct App {
     pub clock: Arc<Clock>,
     /// Check-digit validation for facilities whose entry does not say.
     pub check_digits: CheckDigits,
+    /// The seed of the population in the store (medical histories are generated from it).
+    pub population_seed: u64,
+    /// How long a 一括照会 job answers "processing" after its upload.
+    pub bulk_processing_secs: i64,
 }
 
 impl App {

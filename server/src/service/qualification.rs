@@ -1,12 +1,18 @@
-//! `QualificationService`: ConfirmByInsuredNumber and ConfirmByCard.
+//! `QualificationService`: single confirmations (by insured numbers, by card), and the tonic
+//! shell that also serves 一括照会 ([`super::bulk`]), the confirmation stream ([`super::stream`])
+//! and 照会番号 registration ([`super::reference`]).
 //!
 //! A card confirmation is: authorize the caller (connection identity + allow-list, lock-free),
 //! validate the request, one point read of the serial (the value holds the person's
 //! qualifications encoded ready to serve), pick the qualification in force on the confirmation
-//! date, record the consents given at the reader in one write, and answer with the stored bytes
-//! plus the per-request fields appended — no decoding or re-encoding of the stored result.
+//! date, record the consents given at the reader (and any certificate disclosed) in one write, and
+//! answer with the stored bytes plus the per-request fields appended — no decoding or re-encoding
+//! of the stored result.
+
+use std::pin::Pin;
 
 use bytes::Bytes;
+use futures_util::Stream;
 use onshi_domain::codes::{
     ConsentKind, ProcessingResultStatus, QualificationValidity, ReferenceClassification, SegmentOfResult,
     VerificationMethod,
@@ -15,38 +21,41 @@ use onshi_domain::date::{Date, JstDateTime};
 use onshi_domain::ids::{
     CertificateSerial, InsuredBranchNumber, InsuredCardSymbol, InsuredIdentificationNumber, InsurerNumber,
 };
-use onshi_domain::qualification::{Span, card_choice};
+use onshi_domain::qualification::{PersonId, Span, card_choice};
 use onshi_domain::result_codes::{self, ResultCode};
 use onshi_proto::served::qualification_service_server::QualificationService;
 use onshi_proto::served::{
-    ConfirmByCardRequest, ConfirmByInsuredNumberRequest, QualificationConfirmationBody,
-    QualificationConfirmationResponse, RequestHeader, ResultHeader,
+    BulkConfirmDownloadRequest, BulkConfirmDownloadResponse, BulkConfirmUploadRequest, BulkConfirmUploadResponse,
+    CardReaderInfo, ConfirmByCardRequest, ConfirmByInsuredNumberRequest, ConfirmStreamRequest, ConfirmStreamResponse,
+    QualificationConfirmSearchInfo, QualificationConfirmationBody, QualificationConfirmationResponse,
+    RegisterReferenceNumberRequest, RegisterReferenceNumberResponse, RegisterReferenceNumbersRequest,
+    RegisterReferenceNumbersResponse, RequestHeader, ResultHeader,
 };
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
 use super::App;
 use super::convert::{self, ConsentFields, ConsentTimes};
 use super::errors::{ServiceError, Violations};
 use crate::auth::{Caller, check_request_facility};
-use crate::store::values::{CardValue, ConsentValue, QualificationRecord, ResultParts};
-use crate::store::{CardLookup, keys};
+use crate::store::values::{AccessRecord, CardValue, ConsentValue, QualificationRecord, ResultParts};
+use crate::store::{CardLookup, ChangeSet, StoreError, keys};
 
 /// How long an outpatient consent to view medical information lasts.
 pub const CONSENT_WINDOW_SECS: i64 = 24 * 3600;
 
 /// The most results a several-match answer lists.
-const MAX_MATCHES: usize = 16;
+pub(crate) const MAX_MATCHES: usize = 16;
 
 /// Free-text identifiers echoed back are bounded.
-const MAX_FREE_TEXT_CHARS: usize = 64;
+pub(crate) const MAX_FREE_TEXT_CHARS: usize = 64;
 
 /// The validated request header.
-struct Header {
-    date: Date,
-    arbitrary_file_identifier: String,
+pub(crate) struct Header {
+    pub date: Date,
+    pub arbitrary_file_identifier: String,
 }
 
-fn validate_header(
+pub(crate) fn validate_header(
     caller: &Caller,
     header: Option<&RequestHeader>,
     now: JstDateTime,
@@ -70,7 +79,7 @@ fn validate_header(
 }
 
 /// A consent flag: "1" given, "0" or empty not.
-fn consent_flag(v: &mut Violations, field: &str, value: &str) -> Option<bool> {
+pub(crate) fn consent_flag(v: &mut Violations, field: &str, value: &str) -> Option<bool> {
     match value {
         "" => None,
         "0" => Some(false),
@@ -82,109 +91,169 @@ fn consent_flag(v: &mut Violations, field: &str, value: &str) -> Option<bool> {
     }
 }
 
+pub(crate) fn result_header(
+    caller: &Caller,
+    header: &Header,
+    now: JstDateTime,
+    classification: ReferenceClassification,
+    segment: SegmentOfResult,
+) -> ResultHeader {
+    ResultHeader {
+        process_execution_time: now.compact(),
+        qualification_confirmation_date: header.date.yyyymmdd(),
+        medical_institution_code: caller.code.as_str().to_owned(),
+        arbitrary_file_identifier: header.arbitrary_file_identifier.clone(),
+        reference_classification: classification.code().to_owned(),
+        segment_of_result: segment.code().to_owned(),
+        error_code: String::new(),
+        error_message: String::new(),
+        character_code_identifier: "0".to_owned(),
+    }
+}
+
 fn response(
-    app_caller: &Caller,
+    caller: &Caller,
     header: &Header,
     now: JstDateTime,
     classification: ReferenceClassification,
     body: QualificationConfirmationBody,
 ) -> QualificationConfirmationResponse {
     QualificationConfirmationResponse {
-        message_header: Some(ResultHeader {
-            process_execution_time: now.compact(),
-            qualification_confirmation_date: header.date.yyyymmdd(),
-            medical_institution_code: app_caller.code.as_str().to_owned(),
-            arbitrary_file_identifier: header.arbitrary_file_identifier.clone(),
-            reference_classification: classification.code().to_owned(),
-            segment_of_result: SegmentOfResult::Done.code().to_owned(),
-            error_code: String::new(),
-            error_message: String::new(),
-            character_code_identifier: "0".to_owned(),
-        }),
+        message_header: Some(result_header(caller, header, now, classification, SegmentOfResult::Done)),
         message_body: Some(body),
     }
 }
 
-fn body(
+pub(crate) fn body(
     status: ProcessingResultStatus,
     code: Option<ResultCode>,
-    validity: QualificationValidity,
+    validity: Option<QualificationValidity>,
     results: Vec<Bytes>,
 ) -> QualificationConfirmationBody {
     QualificationConfirmationBody {
         processing_result_status: status.code().to_owned(),
         processing_result_code: code.map(|c| c.code.to_owned()).unwrap_or_default(),
         processing_result_message: code.map(|c| c.message.to_owned()).unwrap_or_default(),
-        qualification_validity: validity.code().to_owned(),
+        qualification_validity: validity.map(|v| v.code().to_owned()).unwrap_or_default(),
         result_list: results,
     }
 }
 
 fn error_body(code: ResultCode) -> QualificationConfirmationBody {
-    body(code.status, Some(code), QualificationValidity::NotFound, Vec::new())
+    body(code.status, Some(code), Some(QualificationValidity::NotFound), Vec::new())
 }
 
 /// The stored result with the consent-gated parts the patient agreed to and the per-request
 /// fields appended (appending encoded fields merges them into the same message).
-fn assemble(parts: ResultParts<'_>, show_limit: bool, show_diseases: bool, consents: &ConsentFields) -> Bytes {
+fn assemble(
+    parts: ResultParts<'_>,
+    show_limit: bool,
+    show_diseases: bool,
+    consents: &ConsentFields,
+    reference_number: &str,
+) -> Bytes {
     let limit: &[u8] = if show_limit { parts.limit } else { &[] };
     let diseases: &[u8] = if show_diseases { parts.diseases } else { &[] };
-    let mut out =
-        crate::store::values::concat_with_capacity(&[parts.base, limit, diseases], convert::REQUEST_FIELDS_CAPACITY);
-    convert::encode_request_fields(consents, "", &mut out);
+    let mut out = crate::store::values::concat_with_capacity(
+        &[parts.base, limit, diseases],
+        convert::REQUEST_FIELDS_CAPACITY + reference_number.len(),
+    );
+    convert::encode_request_fields(consents, reference_number, &mut out);
     out.freeze()
 }
 
-impl App {
-    async fn confirm_by_insured_number(
-        &self,
-        request: Request<ConfirmByInsuredNumberRequest>,
-    ) -> Result<QualificationConfirmationResponse, ServiceError> {
-        let caller = self.caller(&request)?;
-        let now = self.clock.now();
-        let req = request.into_inner();
-        let mut v = Violations::default();
-        let header = validate_header(&caller, req.message_header.as_ref(), now, &mut v)?;
-        let empty = Default::default();
-        let s = req.qualification_confirm_search_info.as_ref().unwrap_or(&empty);
-        const P: &str = "qualification_confirm_search_info";
-        let insurer =
-            v.check(&format!("{P}.insurer_number"), InsurerNumber::parse(&s.insurer_number, caller.check_digits));
-        let symbol = v.check(&format!("{P}.insured_card_symbol"), InsuredCardSymbol::parse(&s.insured_card_symbol));
-        let number = v.check(
-            &format!("{P}.insured_identification_number"),
-            InsuredIdentificationNumber::parse(&s.insured_identification_number),
-        );
-        let branch = v.check(
-            &format!("{P}.insured_branch_number"),
-            InsuredBranchNumber::parse_optional(&s.insured_branch_number),
-        );
-        let birthdate = v.check(&format!("{P}.birthdate"), Date::parse_yyyymmdd(&s.birthdate));
-        let limit_consent = consent_flag(
-            &mut v,
-            &format!("{P}.limit_application_certificate_related_cons_flg"),
-            &s.limit_application_certificate_related_cons_flg,
-        );
-        if s.arbitrary_identifier.chars().count() > MAX_FREE_TEXT_CHARS {
-            v.add(&format!("{P}.arbitrary_identifier"), format!("must be at most {MAX_FREE_TEXT_CHARS} characters"));
-        }
-        if req.qualification_confirm_search_info.is_none() {
-            v.add(P, "is required");
-        }
-        v.finish()?;
-        let (Some(insurer), Some(symbol), Some(number), Some(branch), Some(birthdate)) =
-            (insurer, symbol, number, branch, birthdate)
-        else {
-            // Unreachable: every None above recorded a violation.
-            return Err(ServiceError::BadRequest(vec![(P.to_owned(), "is invalid".to_owned())]));
-        };
+/// A validated insured-number query.
+pub(crate) struct InsuredQuery {
+    pub prefix: Vec<u8>,
+    pub branch: Option<InsuredBranchNumber>,
+}
 
-        let prefix = keys::insured_prefix(&insurer, &symbol, &number, birthdate);
-        let stored = self.store.insured(&prefix, branch, MAX_MATCHES)?;
+/// The fields of an insured-number search, wherever they come from.
+pub(crate) struct SearchFields<'a> {
+    pub insurer_number: &'a str,
+    pub insured_card_symbol: &'a str,
+    pub insured_identification_number: &'a str,
+    pub insured_branch_number: &'a str,
+    pub birthdate: &'a str,
+}
+
+impl<'a> From<&'a QualificationConfirmSearchInfo> for SearchFields<'a> {
+    fn from(s: &'a QualificationConfirmSearchInfo) -> Self {
+        SearchFields {
+            insurer_number: &s.insurer_number,
+            insured_card_symbol: &s.insured_card_symbol,
+            insured_identification_number: &s.insured_identification_number,
+            insured_branch_number: &s.insured_branch_number,
+            birthdate: &s.birthdate,
+        }
+    }
+}
+
+/// Validates an insured-number search; every bad field is recorded under `path`.
+pub(crate) fn parse_search(
+    caller: &Caller,
+    s: SearchFields<'_>,
+    path: &str,
+    v: &mut Violations,
+) -> Option<(InsuredQuery, Date)> {
+    let insurer =
+        v.check(&format!("{path}.insurer_number"), InsurerNumber::parse(s.insurer_number, caller.check_digits));
+    let symbol = v.check(&format!("{path}.insured_card_symbol"), InsuredCardSymbol::parse(s.insured_card_symbol));
+    let number = v.check(
+        &format!("{path}.insured_identification_number"),
+        InsuredIdentificationNumber::parse(s.insured_identification_number),
+    );
+    let branch =
+        v.check(&format!("{path}.insured_branch_number"), InsuredBranchNumber::parse_optional(s.insured_branch_number));
+    let birthdate = v.check(&format!("{path}.birthdate"), Date::parse_yyyymmdd(s.birthdate));
+    let (insurer, symbol, number, branch, birthdate) = (insurer?, symbol?, number?, branch?, birthdate?);
+    Some((InsuredQuery { prefix: keys::insured_prefix(&insurer, &symbol, &number, birthdate), branch }, birthdate))
+}
+
+/// Who a search identifies.
+pub(crate) enum PersonMatch {
+    None,
+    Several,
+    /// One person, with the encoded base result of their newest matching qualification.
+    One(PersonId, Vec<u8>),
+}
+
+impl App {
+    /// The stored qualification records matching a query.
+    pub(crate) fn lookup(&self, q: &InsuredQuery) -> Result<Vec<Vec<u8>>, ServiceError> {
+        Ok(self.store.insured(&q.prefix, q.branch, MAX_MATCHES)?)
+    }
+
+    /// The one person a search identifies (any qualification, valid or not: history follows the
+    /// person, not the insurer).
+    pub(crate) fn resolve_person(&self, q: &InsuredQuery) -> Result<PersonMatch, ServiceError> {
+        let stored = self.lookup(q)?;
+        let mut found: Option<(PersonId, Vec<u8>)> = None;
+        for bytes in &stored {
+            let record = QualificationRecord::decode(bytes).map_err(StoreError::from)?;
+            match &found {
+                Some((p, _)) if *p != record.person => return Ok(PersonMatch::Several),
+                _ => found = Some((record.person, record.parts.base.to_vec())),
+            }
+        }
+        Ok(found.map_or(PersonMatch::None, |(p, base)| PersonMatch::One(p, base)))
+    }
+
+    /// The body of an insured-number confirmation for a validated query.
+    pub(crate) fn insured_body(
+        &self,
+        caller: &Caller,
+        now: JstDateTime,
+        date: Date,
+        query: &InsuredQuery,
+        limit_consent: Option<bool>,
+        changes: &mut ChangeSet,
+    ) -> Result<QualificationConfirmationBody, ServiceError> {
+        let stored = self.lookup(query)?;
         let mut matches = Vec::with_capacity(stored.len());
         for bytes in &stored {
-            let record = QualificationRecord::decode(bytes).map_err(crate::store::StoreError::from)?;
-            if let Some(validity) = record.span.validity_on(header.date) {
+            let record = QualificationRecord::decode(bytes).map_err(StoreError::from)?;
+            if let Some(validity) = record.span.validity_on(date) {
                 matches.push((record, validity));
             }
         }
@@ -198,21 +267,83 @@ impl App {
             [(_, one)] => *one,
             _ => QualificationValidity::SeveralMatch,
         };
-        let results = matches.iter().map(|(r, _)| assemble(r.parts, show_limit, false, &consents)).collect();
-        let body = body(ProcessingResultStatus::Success, None, validity, results);
-        Ok(response(&caller, &header, now, ReferenceClassification::InsuredNumber, body))
+        let mut results = Vec::with_capacity(matches.len());
+        for (record, _) in &matches {
+            let reference = self.store.reference_number(&caller.code, record.person)?.unwrap_or_default();
+            if show_limit && !record.parts.limit.is_empty() {
+                changes.access(
+                    record.person,
+                    self.access_record(caller, now, "limit_application_certificate", now, now, ""),
+                );
+            }
+            results.push(assemble(record.parts, show_limit, false, &consents, &reference));
+        }
+        Ok(body(ProcessingResultStatus::Success, None, Some(validity), results))
     }
 
-    async fn confirm_by_card(
+    /// A disclosure record for the access history.
+    pub(crate) fn access_record(
         &self,
-        request: Request<ConfirmByCardRequest>,
+        caller: &Caller,
+        now: JstDateTime,
+        kind: &str,
+        consent_at: JstDateTime,
+        consent_until: JstDateTime,
+        detail: &str,
+    ) -> AccessRecord {
+        AccessRecord {
+            at: now.unix_seconds(),
+            facility_code: caller.code.as_str().to_owned(),
+            facility_name: self.allow_list.with(&caller.code, |f| f.map(|f| f.name.clone()).unwrap_or_default()),
+            kind: kind.to_owned(),
+            consent_given_at: consent_at.unix_seconds(),
+            consent_available_until: consent_until.unix_seconds(),
+            detail: detail.to_owned(),
+        }
+    }
+
+    pub(crate) fn confirm_insured(
+        &self,
+        caller: &Caller,
+        now: JstDateTime,
+        req: &ConfirmByInsuredNumberRequest,
     ) -> Result<QualificationConfirmationResponse, ServiceError> {
-        let caller = self.caller(&request)?;
-        let now = self.clock.now();
-        let req = request.into_inner();
         let mut v = Violations::default();
-        let header = validate_header(&caller, req.message_header.as_ref(), now, &mut v)?;
-        let empty = Default::default();
+        let header = validate_header(caller, req.message_header.as_ref(), now, &mut v)?;
+        const P: &str = "qualification_confirm_search_info";
+        let empty = QualificationConfirmSearchInfo::default();
+        let s = req.qualification_confirm_search_info.as_ref().unwrap_or(&empty);
+        let query = parse_search(caller, s.into(), P, &mut v);
+        let limit_consent = consent_flag(
+            &mut v,
+            &format!("{P}.limit_application_certificate_related_cons_flg"),
+            &s.limit_application_certificate_related_cons_flg,
+        );
+        if s.arbitrary_identifier.chars().count() > MAX_FREE_TEXT_CHARS {
+            v.add(&format!("{P}.arbitrary_identifier"), format!("must be at most {MAX_FREE_TEXT_CHARS} characters"));
+        }
+        if req.qualification_confirm_search_info.is_none() {
+            v.add(P, "is required");
+        }
+        v.finish()?;
+        let Some((query, _)) = query else {
+            return Err(ServiceError::BadRequest(vec![(P.to_owned(), "is invalid".to_owned())]));
+        };
+        let mut changes = ChangeSet::default();
+        let body = self.insured_body(caller, now, header.date, &query, limit_consent, &mut changes)?;
+        self.store.commit(changes)?;
+        Ok(response(caller, &header, now, ReferenceClassification::InsuredNumber, body))
+    }
+
+    pub(crate) fn confirm_card(
+        &self,
+        caller: &Caller,
+        now: JstDateTime,
+        req: &ConfirmByCardRequest,
+    ) -> Result<QualificationConfirmationResponse, ServiceError> {
+        let mut v = Violations::default();
+        let header = validate_header(caller, req.message_header.as_ref(), now, &mut v)?;
+        let empty = CardReaderInfo::default();
         let r = req.card_reader_info.as_ref().unwrap_or(&empty);
         const P: &str = "card_reader_info";
         let serial =
@@ -252,38 +383,38 @@ impl App {
             return Err(ServiceError::BadRequest(vec![(P.to_owned(), "is invalid".to_owned())]));
         };
 
-        let answer = |b| response(&caller, &header, now, ReferenceClassification::Card, b);
+        let answer = |b| response(caller, &header, now, ReferenceClassification::Card, b);
         let value = match self.store.card(&serial)? {
             CardLookup::Active(value) => value,
             CardLookup::Revoked(_) => return Ok(answer(error_body(result_codes::CERTIFICATE_REVOKED))),
             CardLookup::Unknown => return Ok(answer(error_body(result_codes::CERTIFICATE_UNKNOWN))),
         };
-        let card = CardValue::decode(&value).map_err(crate::store::StoreError::from)?;
+        let card = CardValue::decode(&value).map_err(StoreError::from)?;
         if header.date > card.expires {
             return Ok(answer(error_body(result_codes::CERTIFICATE_EXPIRED)));
         }
         let notice =
             header.date.add_months(3).filter(|d| card.expires <= *d).map(|_| result_codes::CERTIFICATE_EXPIRES_SOON);
+        let status = notice.map_or(ProcessingResultStatus::Success, |n| n.status);
 
         let mut records = Vec::with_capacity(card.records.len());
         for bytes in &card.records {
-            records.push(QualificationRecord::decode(bytes).map_err(crate::store::StoreError::from)?);
+            records.push(QualificationRecord::decode(bytes).map_err(StoreError::from)?);
         }
         let spans: Vec<Span> = records.iter().map(|r| r.span).collect();
         let Some((chosen_index, validity)) = card_choice(&spans, header.date) else {
-            let status = notice.map_or(ProcessingResultStatus::Success, |n| n.status);
-            return Ok(answer(body(status, notice, QualificationValidity::NotFound, Vec::new())));
+            return Ok(answer(body(status, notice, Some(QualificationValidity::NotFound), Vec::new())));
         };
 
-        // Record what the patient consented to, before answering: an acknowledged consent is
-        // durable.
+        // Record what the patient consented to (and any certificate it discloses) before
+        // answering: an acknowledged consent is durable.
         let now_secs = now.unix_seconds();
-        let mut to_record = Vec::new();
+        let mut changes = ChangeSet::default();
         let mut fields = ConsentFields::default();
         for (kind, given) in chosen {
             let Some(given) = given else { continue };
-            let until_secs = if kind.has_window() { now_secs + CONSENT_WINDOW_SECS } else { now_secs };
-            let until = now.add_seconds(until_secs - now_secs).unwrap_or(now);
+            let window = if kind.has_window() { CONSENT_WINDOW_SECS } else { 0 };
+            let until = now.add_seconds(window).unwrap_or(now);
             let times = Some(ConsentTimes { given, at: now, until });
             match kind {
                 ConsentKind::SpecificHealthCheckups => fields.specific_health_checkups = times,
@@ -294,16 +425,23 @@ impl App {
                 ConsentKind::SpecificDiseasesCertificate => fields.specific_diseases = times,
             }
             if given {
-                to_record.push((kind, ConsentValue { given_at: now_secs, available_until: until_secs }));
+                let value = ConsentValue { given_at: now_secs, available_until: now_secs + window };
+                changes.consent(caller.code, card.person, kind, value);
             }
         }
-        self.store.record_consents(&caller.code, card.person, &to_record)?;
-
+        let parts = records[chosen_index].parts;
         let show_limit = fields.limit_certificate.is_some_and(|t| t.given);
         let show_diseases = fields.specific_diseases.is_some_and(|t| t.given);
-        let result = assemble(records[chosen_index].parts, show_limit, show_diseases, &fields);
-        let status = notice.map_or(ProcessingResultStatus::Success, |n| n.status);
-        Ok(answer(body(status, notice, validity, vec![result])))
+        if show_limit && !parts.limit.is_empty() {
+            changes.access(card.person, self.access_record(caller, now, "limit_application_certificate", now, now, ""));
+        }
+        if show_diseases && !parts.diseases.is_empty() {
+            changes.access(card.person, self.access_record(caller, now, "specific_diseases_certificate", now, now, ""));
+        }
+        let reference = self.store.reference_number(&caller.code, card.person)?.unwrap_or_default();
+        self.store.commit(changes)?;
+        let result = assemble(parts, show_limit, show_diseases, &fields, &reference);
+        Ok(answer(body(status, notice, Some(validity), vec![result])))
     }
 }
 
@@ -317,13 +455,65 @@ impl QualificationService for Qualification {
         &self,
         request: Request<ConfirmByInsuredNumberRequest>,
     ) -> Result<Response<QualificationConfirmationResponse>, Status> {
-        Ok(Response::new(self.0.confirm_by_insured_number(request).await?))
+        let caller = self.0.caller(&request)?;
+        let now = self.0.clock.now();
+        Ok(Response::new(self.0.confirm_insured(&caller, now, request.get_ref())?))
     }
 
     async fn confirm_by_card(
         &self,
         request: Request<ConfirmByCardRequest>,
     ) -> Result<Response<QualificationConfirmationResponse>, Status> {
-        Ok(Response::new(self.0.confirm_by_card(request).await?))
+        let caller = self.0.caller(&request)?;
+        let now = self.0.clock.now();
+        Ok(Response::new(self.0.confirm_card(&caller, now, request.get_ref())?))
+    }
+
+    async fn bulk_confirm_upload(
+        &self,
+        request: Request<BulkConfirmUploadRequest>,
+    ) -> Result<Response<BulkConfirmUploadResponse>, Status> {
+        let caller = self.0.caller(&request)?;
+        let app = self.0.clone();
+        let req = request.into_inner();
+        // Up to 10,000 lookups: off the async workers.
+        let reply = tokio::task::spawn_blocking(move || app.bulk_upload(&caller, &req))
+            .await
+            .map_err(|e| Status::internal(format!("bulk upload task: {e}")))??;
+        Ok(Response::new(reply))
+    }
+
+    async fn bulk_confirm_download(
+        &self,
+        request: Request<BulkConfirmDownloadRequest>,
+    ) -> Result<Response<BulkConfirmDownloadResponse>, Status> {
+        let caller = self.0.caller(&request)?;
+        Ok(Response::new(self.0.bulk_download(&caller, request.get_ref())?))
+    }
+
+    type ConfirmStreamStream = Pin<Box<dyn Stream<Item = Result<ConfirmStreamResponse, Status>> + Send + 'static>>;
+
+    async fn confirm_stream(
+        &self,
+        request: Request<Streaming<ConfirmStreamRequest>>,
+    ) -> Result<Response<Self::ConfirmStreamStream>, Status> {
+        let caller = self.0.caller(&request)?;
+        Ok(Response::new(self.0.confirm_stream(caller, request.into_inner())))
+    }
+
+    async fn register_reference_number(
+        &self,
+        request: Request<RegisterReferenceNumberRequest>,
+    ) -> Result<Response<RegisterReferenceNumberResponse>, Status> {
+        let caller = self.0.caller(&request)?;
+        Ok(Response::new(self.0.register_reference_number(&caller, request.get_ref())?))
+    }
+
+    async fn register_reference_numbers(
+        &self,
+        request: Request<RegisterReferenceNumbersRequest>,
+    ) -> Result<Response<RegisterReferenceNumbersResponse>, Status> {
+        let caller = self.0.caller(&request)?;
+        Ok(Response::new(self.0.register_reference_numbers(&caller, request.get_ref())?))
     }
 }

@@ -25,12 +25,29 @@ pub const CF_INSURED_INDEX: &str = "insured_index";
 pub const CF_CONSENTS: &str = "consents";
 /// The allow-list. Key: facility code (10 ASCII digits).
 pub const CF_FACILITIES: &str = "facilities";
+/// 照会番号 registrations. Key: facility code (10) | person id (u64 BE) → the reference number.
+pub const CF_REFERENCE_NUMBERS: &str = "reference_numbers";
+/// Disclosures, what マイナポータル shows. Key: person id (u64 BE) | (u64::MAX − unix millis) (BE) |
+/// a per-process unique suffix (u64 BE): a person's records sort newest first.
+pub const CF_ACCESS_LOG: &str = "access_log";
+/// 一括照会 jobs. Key: reception number (ASCII).
+pub const CF_BULK_JOBS: &str = "bulk_jobs";
 /// Store-wide metadata. Keys: the `META_*` constants.
 pub const CF_META: &str = "meta";
 
 /// Every column family, in the order they are opened.
-pub const ALL_CFS: &[&str] =
-    &[CF_CARD_RESULTS, CF_CARDS, CF_QUALIFICATIONS, CF_INSURED_INDEX, CF_CONSENTS, CF_FACILITIES, CF_META];
+pub const ALL_CFS: &[&str] = &[
+    CF_CARD_RESULTS,
+    CF_CARDS,
+    CF_QUALIFICATIONS,
+    CF_INSURED_INDEX,
+    CF_CONSENTS,
+    CF_FACILITIES,
+    CF_META,
+    CF_REFERENCE_NUMBERS,
+    CF_ACCESS_LOG,
+    CF_BULK_JOBS,
+];
 
 /// The population the store was seeded with (JSON); written last, so its presence means the
 /// seed finished.
@@ -110,6 +127,28 @@ pub fn facility(code: &MedicalInstitutionCode) -> &[u8] {
     code.as_bytes()
 }
 
+/// Reference-number key.
+pub fn reference_number(facility: &MedicalInstitutionCode, person: PersonId) -> [u8; 18] {
+    let mut k = [0u8; 18];
+    k[..10].copy_from_slice(facility.as_bytes());
+    k[10..].copy_from_slice(&person.0.to_be_bytes());
+    k
+}
+
+/// Access-log key; records of one person sort newest first.
+pub fn access(person: PersonId, unix_millis: i64, unique: u64) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..8].copy_from_slice(&person.0.to_be_bytes());
+    k[8..16].copy_from_slice(&(u64::MAX - unix_millis.max(0) as u64).to_be_bytes());
+    k[16..].copy_from_slice(&unique.to_be_bytes());
+    k
+}
+
+/// The first key of a person's access records.
+pub fn access_prefix(person: PersonId) -> [u8; 8] {
+    person.0.to_be_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use onshi_domain::ids::CheckDigits;
@@ -130,6 +169,14 @@ mod tests {
         // A longer 番号 sharing the digits does not fall under the prefix.
         let num40 = InsuredIdentificationNumber::parse("40").expect("valid");
         assert!(!insured_prefix(&ins, &sym, &num40, date).starts_with(&prefix));
+    }
+
+    #[test]
+    fn access_keys_sort_newest_first_within_a_person() {
+        let p = PersonId(9);
+        assert!(access(p, 2_000, 0) < access(p, 1_000, 0));
+        assert!(access(p, 1_000, 5) < access(PersonId(10), 9_000, 0));
+        assert!(access(p, 1_000, 1).starts_with(&access_prefix(p)));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use rocksdb::{
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use self::values::{ConsentValue, CorruptValue, RevokedCard};
+use self::values::{AccessRecord, ConsentValue, CorruptValue, RevokedCard};
 
 /// Store failures. None of them is the caller's fault; the service reports them as INTERNAL.
 #[derive(Debug, Error)]
@@ -80,11 +80,57 @@ pub enum CardLookup<'a> {
     Unknown,
 }
 
+/// Everything one call changes, written as one atomic batch: consents given, disclosures to
+/// record, reference numbers set or removed, bulk jobs stored.
+#[derive(Debug, Default)]
+pub struct ChangeSet {
+    consents: Vec<(MedicalInstitutionCode, PersonId, ConsentKind, ConsentValue)>,
+    access: Vec<(PersonId, AccessRecord)>,
+    reference_numbers: Vec<(MedicalInstitutionCode, PersonId, Option<String>)>,
+    bulk_jobs: Vec<(String, Vec<u8>)>,
+}
+
+impl ChangeSet {
+    pub fn consent(
+        &mut self,
+        facility: MedicalInstitutionCode,
+        person: PersonId,
+        kind: ConsentKind,
+        value: ConsentValue,
+    ) {
+        self.consents.push((facility, person, kind, value));
+    }
+
+    /// Appends a disclosure to the person's access history.
+    pub fn access(&mut self, person: PersonId, record: AccessRecord) {
+        self.access.push((person, record));
+    }
+
+    /// Sets (or, with `None`, removes) a facility's reference number for a person.
+    pub fn reference_number(&mut self, facility: MedicalInstitutionCode, person: PersonId, number: Option<String>) {
+        self.reference_numbers.push((facility, person, number));
+    }
+
+    pub fn bulk_job(&mut self, reception_number: String, job: Vec<u8>) {
+        self.bulk_jobs.push((reception_number, job));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.consents.is_empty()
+            && self.access.is_empty()
+            && self.reference_numbers.is_empty()
+            && self.bulk_jobs.is_empty()
+    }
+}
+
 /// An opened store.
 pub struct Store {
     db: DB,
     path: PathBuf,
     write_opts: WriteOptions,
+    /// Makes access-log keys unique within a millisecond; starts from the clock so keys of
+    /// another process run never collide.
+    access_sequence: std::sync::atomic::AtomicU64,
     /// Kept so SST files for bulk loads are written with each column family's own options.
     cf_options: Vec<(&'static str, Options)>,
     /// The shared block cache; kept alive and measurable.
@@ -134,7 +180,16 @@ impl Store {
         let db = DB::open_cf_descriptors(&db_opts, path, descriptors)?;
         let mut write_opts = WriteOptions::default();
         write_opts.set_sync(options.sync_writes);
-        let store = Store { db, path: path.to_owned(), write_opts, cf_options, _cache: cache };
+        let start =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let store = Store {
+            db,
+            path: path.to_owned(),
+            write_opts,
+            access_sequence: std::sync::atomic::AtomicU64::new(start),
+            cf_options,
+            _cache: cache,
+        };
         store.check_schema()?;
         Ok(store)
     }
@@ -219,23 +274,93 @@ impl Store {
         Ok(out)
     }
 
-    /// Records consents given at the card reader, all in one atomic write.
-    pub fn record_consents(
-        &self,
-        facility: &MedicalInstitutionCode,
-        person: PersonId,
-        consents: &[(ConsentKind, ConsentValue)],
-    ) -> Result<(), StoreError> {
-        if consents.is_empty() {
+    /// Writes everything a call changes in one atomic batch (nothing for an empty set).
+    pub fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
+        if changes.is_empty() {
             return Ok(());
         }
-        let cf = self.cf(keys::CF_CONSENTS)?;
         let mut batch = WriteBatch::default();
-        for (kind, value) in consents {
-            batch.put_cf(cf, keys::consent(facility, person, kind.tag()), value.encode());
+        if !changes.consents.is_empty() {
+            let cf = self.cf(keys::CF_CONSENTS)?;
+            for (facility, person, kind, value) in &changes.consents {
+                batch.put_cf(cf, keys::consent(facility, *person, kind.tag()), value.encode());
+            }
+        }
+        if !changes.access.is_empty() {
+            let cf = self.cf(keys::CF_ACCESS_LOG)?;
+            for (person, record) in &changes.access {
+                let unique = self.access_sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                batch.put_cf(cf, keys::access(*person, record.at * 1000, unique), serde_json::to_vec(record)?);
+            }
+        }
+        if !changes.reference_numbers.is_empty() {
+            let cf = self.cf(keys::CF_REFERENCE_NUMBERS)?;
+            for (facility, person, number) in &changes.reference_numbers {
+                let key = keys::reference_number(facility, *person);
+                match number {
+                    Some(n) => batch.put_cf(cf, key, n.as_bytes()),
+                    None => batch.delete_cf(cf, key),
+                }
+            }
+        }
+        if !changes.bulk_jobs.is_empty() {
+            let cf = self.cf(keys::CF_BULK_JOBS)?;
+            for (reception, job) in &changes.bulk_jobs {
+                batch.put_cf(cf, reception.as_bytes(), job);
+            }
         }
         self.db.write_opt(batch, &self.write_opts)?;
         Ok(())
+    }
+
+    /// The reference number `facility` registered for `person`.
+    pub fn reference_number(
+        &self,
+        facility: &MedicalInstitutionCode,
+        person: PersonId,
+    ) -> Result<Option<String>, StoreError> {
+        let cf = self.cf(keys::CF_REFERENCE_NUMBERS)?;
+        Ok(self
+            .db
+            .get_pinned_cf(cf, keys::reference_number(facility, person))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Up to `limit` of a person's access records, newest first, starting after the record whose
+    /// key is `after`; with the key to continue from if there may be more.
+    pub fn access_history(
+        &self,
+        person: PersonId,
+        limit: usize,
+        after: Option<&[u8]>,
+    ) -> Result<(Vec<AccessRecord>, Option<Vec<u8>>), StoreError> {
+        let cf = self.cf(keys::CF_ACCESS_LOG)?;
+        let prefix = keys::access_prefix(person);
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound((person.0 + 1).to_be_bytes().to_vec());
+        let start: Vec<u8> = after.map_or_else(|| prefix.to_vec(), <[u8]>::to_vec);
+        let mut out = Vec::new();
+        let mut last_key = None;
+        for item in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&start, Direction::Forward)) {
+            let (k, v) = item?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            if after.is_some_and(|a| &*k == a) {
+                continue;
+            }
+            if out.len() == limit {
+                return Ok((out, last_key));
+            }
+            out.push(serde_json::from_slice(&v)?);
+            last_key = Some(k.to_vec());
+        }
+        Ok((out, None))
+    }
+
+    /// A stored bulk job.
+    pub fn bulk_job(&self, reception_number: &str) -> Result<Option<DBPinnableSlice<'_>>, StoreError> {
+        Ok(self.db.get_pinned_cf(self.cf(keys::CF_BULK_JOBS)?, reception_number.as_bytes())?)
     }
 
     /// The latest consent of `kind` that `facility` holds for `person`.

@@ -265,3 +265,99 @@ mod tests {
         assert_eq!(ConsentValue::decode(&c.encode()).expect("decodes"), c);
     }
 }
+
+/// One disclosure of a person's information (JSON: rarely written, read only by the history).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AccessRecord {
+    /// Unix seconds of the disclosure.
+    pub at: i64,
+    pub facility_code: String,
+    pub facility_name: String,
+    /// What was disclosed (see access_history.proto).
+    pub kind: String,
+    /// The consent it was disclosed under (unix seconds).
+    pub consent_given_at: i64,
+    pub consent_available_until: i64,
+    /// What was asked for.
+    pub detail: String,
+}
+
+/// A stored 一括照会 job: who uploaded it, when it is ready, the counts and the encoded units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkJob<'a> {
+    pub facility: [u8; 10],
+    pub created_at: i64,
+    /// Unix seconds from which the download answers with results.
+    pub ready_at: i64,
+    /// Units by outcome: all, validity 1..=5, errors.
+    pub counts: [u32; 7],
+    /// Encoded `BulkConfirmUnit`s (served view), in upload order.
+    pub units: Vec<&'a [u8]>,
+}
+
+const BULK_HEADER: usize = 1 + 10 + 8 + 8 + 7 * 4 + 4;
+
+impl<'a> BulkJob<'a> {
+    pub fn encode(&self) -> Vec<u8> {
+        let len = BULK_HEADER + self.units.iter().map(|u| 4 + u.len()).sum::<usize>();
+        let mut out = Vec::with_capacity(len);
+        out.push(VERSION);
+        out.extend_from_slice(&self.facility);
+        out.extend_from_slice(&self.created_at.to_be_bytes());
+        out.extend_from_slice(&self.ready_at.to_be_bytes());
+        for c in self.counts {
+            out.extend_from_slice(&c.to_be_bytes());
+        }
+        out.extend_from_slice(&(self.units.len() as u32).to_be_bytes());
+        for u in &self.units {
+            out.extend_from_slice(&(u.len() as u32).to_be_bytes());
+            out.extend_from_slice(u);
+        }
+        out
+    }
+
+    pub fn decode(b: &'a [u8]) -> Result<BulkJob<'a>, CorruptValue> {
+        Self::try_decode(b).ok_or(CorruptValue { what: "bulk job" })
+    }
+
+    fn try_decode(b: &'a [u8]) -> Option<BulkJob<'a>> {
+        if *b.first()? != VERSION {
+            return None;
+        }
+        let facility: [u8; 10] = b.get(1..11)?.try_into().ok()?;
+        let created_at = i64::from_be_bytes(b.get(11..19)?.try_into().ok()?);
+        let ready_at = i64::from_be_bytes(b.get(19..27)?.try_into().ok()?);
+        let mut counts = [0u32; 7];
+        for (i, c) in counts.iter_mut().enumerate() {
+            *c = u32_at(b, 27 + 4 * i)?;
+        }
+        let n = u32_at(b, 55)? as usize;
+        let mut at = BULK_HEADER;
+        let mut units = Vec::with_capacity(n.min(10_000));
+        for _ in 0..n {
+            let len = u32_at(b, at)? as usize;
+            units.push(b.get(at + 4..at + 4 + len)?);
+            at += 4 + len;
+        }
+        (at == b.len()).then_some(BulkJob { facility, created_at, ready_at, counts, units })
+    }
+}
+
+#[cfg(test)]
+mod bulk_tests {
+    use super::*;
+
+    #[test]
+    fn bulk_job_round_trips() {
+        let job = BulkJob {
+            facility: *b"1312345679",
+            created_at: 10,
+            ready_at: 13,
+            counts: [3, 1, 0, 1, 1, 0, 0],
+            units: vec![b"a", b"", b"ccc"],
+        };
+        let bytes = job.encode();
+        assert_eq!(BulkJob::decode(&bytes).expect("decodes"), job);
+        assert!(BulkJob::decode(&bytes[..bytes.len() - 1]).is_err());
+    }
+}

@@ -152,7 +152,7 @@ async fn oversized_and_garbage_requests_do_not_hurt_the_server() {
     // A request far over the size limit.
     let mut c = QualificationServiceClient::new(channel.clone()).max_encoding_message_size(16 << 20);
     let huge = ConfirmByCardRequest {
-        message_header: Some(RequestHeader { arbitrary_file_identifier: "x".repeat(2 << 20), ..Default::default() }),
+        message_header: Some(RequestHeader { arbitrary_file_identifier: "x".repeat(5 << 20), ..Default::default() }),
         card_reader_info: None,
     };
     let status = c.confirm_by_card(huge).await.expect_err("oversized is refused");

@@ -25,6 +25,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 pub const PERSONS: u64 = 3_000;
 
 pub const CLINIC: &str = "1312345679";
+pub const DENTAL: &str = "1332345675";
 pub const PHARMACY: &str = "1342345673";
 pub const SUSPENDED: &str = "1319999999";
 pub const UNLISTED: &str = "2712345673";
@@ -43,6 +44,24 @@ impl TestServer {
     /// Starts a server with the demo facilities on the allow-list.
     pub async fn start() -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(dir).await
+    }
+
+    /// Stops the server and starts a new one on the same store and certificates.
+    pub async fn restart(mut self) -> TestServer {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+        let TestServer { dir, app, .. } = self;
+        // The store must be closed before it is opened again.
+        drop(app);
+        Self::start_in(dir).await
+    }
+
+    async fn start_in(dir: TempDir) -> TestServer {
         let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
         let (pki, _) = pki::ensure(&dir.path().join("pki"), &facilities).expect("dev PKI");
         let config = demo::demo_config(dir.path(), PERSONS, "127.0.0.1:0".parse().expect("addr"));
@@ -108,6 +127,11 @@ impl TestServer {
         self.read(self.pki.ca())
     }
 
+    /// Moves the server's clock forward.
+    pub fn advance_clock(&self, secs: i64) {
+        self.clock.advance(secs);
+    }
+
     /// Stops the server and waits for it.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -135,3 +159,46 @@ pub fn error_reason(status: &tonic::Status) -> Option<String> {
     use tonic_types::StatusExt;
     status.get_details_error_info().map(|i| i.reason)
 }
+
+/// A ConfirmByCard request for `serial` with the given consent flags set to "1".
+pub fn card_with_consents(serial: &str, consents: &[&str]) -> onshi_proto::v1::ConfirmByCardRequest {
+    let mut r = onshi_proto::v1::CardReaderInfo {
+        certificate_serial_number: serial.to_owned(),
+        verification_method: "1".to_owned(),
+        ..Default::default()
+    };
+    for c in consents {
+        match *c {
+            "pharmacists" => r.pharmacists_info_cons_flg = "1".into(),
+            "checkups" => r.specific_health_checkups_info_cons_flg = "1".into(),
+            "limit" => r.limit_application_certificate_related_cons_flg = "1".into(),
+            "diseases" => r.specific_diseases_certificate_related_cons_flg = "1".into(),
+            other => panic!("unknown consent {other}"),
+        }
+    }
+    onshi_proto::v1::ConfirmByCardRequest { message_header: None, card_reader_info: Some(r) }
+}
+
+/// The insured numbers of the scenario person "valid" (山田 太郎, card A…01).
+pub fn valid_person_search() -> onshi_proto::v1::QualificationConfirmSearchInfo {
+    onshi_proto::v1::QualificationConfirmSearchInfo {
+        insurer_number: "01130012".into(),
+        insured_card_symbol: "90000001".into(),
+        insured_identification_number: "1".into(),
+        insured_branch_number: "00".into(),
+        birthdate: "19800115".into(),
+        ..Default::default()
+    }
+}
+
+pub fn patient(s: &onshi_proto::v1::QualificationConfirmSearchInfo) -> onshi_proto::v1::PatientSearchInfo {
+    onshi_proto::v1::PatientSearchInfo {
+        insurer_number: s.insurer_number.clone(),
+        insured_card_symbol: s.insured_card_symbol.clone(),
+        insured_identification_number: s.insured_identification_number.clone(),
+        insured_branch_number: s.insured_branch_number.clone(),
+        birthdate: s.birthdate.clone(),
+    }
+}
+
+pub const VALID_SERIAL: &str = "A0000000000000000001";

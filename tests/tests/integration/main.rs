@@ -3,5 +3,10 @@
 
 mod access;
 mod bad_input;
+mod bulk;
 mod common;
+mod history;
+mod medical;
 mod qualification;
+mod reference;
+mod stream;

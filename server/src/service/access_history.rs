@@ -1,0 +1,103 @@
+//! AccessHistoryService: a person's disclosures, newest first, paged — what マイナポータル shows.
+//! Read-only: records are appended by the disclosing calls and never altered.
+
+use onshi_domain::date::JstDateTime;
+use onshi_domain::ids::CertificateSerial;
+use onshi_domain::qualification::PersonId;
+use onshi_proto::served::access_history_service_server::AccessHistoryService;
+use onshi_proto::served::{AccessRecord, ListAccessHistoryRequest, ListAccessHistoryResponse};
+use tonic::{Request, Response, Status};
+
+use super::App;
+use super::errors::{ServiceError, Violations};
+use crate::auth::hex;
+use crate::store::values::CardValue;
+use crate::store::{CardLookup, StoreError, keys};
+
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+pub const MAX_PAGE_SIZE: i32 = 100;
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+fn time(secs: i64) -> String {
+    JstDateTime::from_unix_seconds(secs).map(JstDateTime::compact).unwrap_or_default()
+}
+
+impl App {
+    fn access_history(&self, req: &ListAccessHistoryRequest) -> Result<ListAccessHistoryResponse, ServiceError> {
+        let mut v = Violations::default();
+        let serial = v.check("certificate_serial_number", CertificateSerial::parse(&req.certificate_serial_number));
+        if !(0..=MAX_PAGE_SIZE).contains(&req.page_size) {
+            v.add("page_size", format!("must be 1 to {MAX_PAGE_SIZE} (0 for {DEFAULT_PAGE_SIZE})"));
+        }
+        let after = if req.page_token.is_empty() {
+            None
+        } else {
+            let token = unhex(&req.page_token).filter(|t| t.len() == 24);
+            if token.is_none() {
+                v.add("page_token", "is not a token from this listing");
+            }
+            token
+        };
+        v.finish()?;
+        let Some(serial) = serial else {
+            return Err(ServiceError::BadRequest(vec![(
+                "certificate_serial_number".to_owned(),
+                "is invalid".to_owned(),
+            )]));
+        };
+        let person: PersonId = match self.store.card(&serial)? {
+            CardLookup::Active(value) => CardValue::decode(&value).map_err(StoreError::from)?.person,
+            CardLookup::Revoked(r) => r.person,
+            CardLookup::Unknown => {
+                return Err(ServiceError::NotFound { what: "card", reason: "CARD_NOT_FOUND" });
+            }
+        };
+        if let Some(t) = &after
+            && !t.starts_with(&keys::access_prefix(person))
+        {
+            return Err(ServiceError::BadRequest(vec![(
+                "page_token".to_owned(),
+                "belongs to another listing".to_owned(),
+            )]));
+        }
+        let size = if req.page_size == 0 { DEFAULT_PAGE_SIZE } else { req.page_size } as usize;
+        let (records, next) = self.store.access_history(person, size, after.as_deref())?;
+        Ok(ListAccessHistoryResponse {
+            access_record: records
+                .into_iter()
+                .map(|r| AccessRecord {
+                    access_time: time(r.at),
+                    medical_institution_code: r.facility_code,
+                    medical_institution_name: r.facility_name,
+                    information_kind: r.kind,
+                    consent_time: time(r.consent_given_at),
+                    consent_available_time: time(r.consent_available_until),
+                    detail: r.detail,
+                })
+                .collect(),
+            next_page_token: next.map(|k| hex(&k)).unwrap_or_default(),
+        })
+    }
+}
+
+/// The tonic AccessHistoryService.
+#[derive(Debug, Clone)]
+pub struct AccessHistory(pub App);
+
+#[tonic::async_trait]
+impl AccessHistoryService for AccessHistory {
+    async fn list_access_history(
+        &self,
+        request: Request<ListAccessHistoryRequest>,
+    ) -> Result<Response<ListAccessHistoryResponse>, Status> {
+        // Any allowed client may read it (see access_history.proto).
+        self.0.caller(&request)?;
+        Ok(Response::new(self.0.access_history(request.get_ref())?))
+    }
+}

@@ -1,0 +1,187 @@
+//! 一括照会: a facility uploads many search infos (reserved patients, the day before) and gets a
+//! reception number; downloads answer "processing" (SegmentOfResult 2) until the job is ready,
+//! then one unit per search info with the counts.
+//!
+//! The lookups run at upload time and the finished job is written in the same write that
+//! acknowledges the upload, so a job survives a restart. The job becomes visible after the
+//! configured processing time on the server's clock, so clients exercise their polling and tests
+//! move the clock instead of sleeping.
+
+use onshi_domain::codes::{ProcessingResultStatus, QualificationValidity, ReferenceClassification, SegmentOfResult};
+use onshi_domain::result_codes;
+use onshi_proto::served::{
+    BulkConfirmDownloadRequest, BulkConfirmDownloadResponse, BulkConfirmUnit, BulkConfirmUploadRequest,
+    BulkConfirmUploadResponse,
+};
+use prost::Message;
+
+use super::App;
+use super::errors::{ServiceError, Violations};
+use super::qualification::{MAX_FREE_TEXT_CHARS, body, consent_flag, parse_search, result_header, validate_header};
+use crate::auth::Caller;
+use crate::store::values::BulkJob;
+use crate::store::{ChangeSet, StoreError};
+
+/// The most search infos one upload may carry.
+pub const MAX_BULK_ENTRIES: usize = 10_000;
+
+/// Index of each outcome in `BulkJob::counts`.
+const ALL: usize = 0;
+const ERRORS: usize = 6;
+
+fn count_index(validity: &str) -> Option<usize> {
+    QualificationValidity::from_code(validity).map(|v| match v {
+        QualificationValidity::Valid => 1,
+        QualificationValidity::Invalid => 2,
+        QualificationValidity::InvalidNewerExists => 3,
+        QualificationValidity::NotFound => 4,
+        QualificationValidity::SeveralMatch => 5,
+    })
+}
+
+/// A reception number: the upload date and 8 hex digits that make it unique.
+fn reception_number(date: &str, n: u64) -> String {
+    format!("{date}{:08X}", onshi_domain::population::mix64(n) & 0xFFFF_FFFF)
+}
+
+impl App {
+    pub(crate) fn bulk_upload(
+        &self,
+        caller: &Caller,
+        req: &BulkConfirmUploadRequest,
+    ) -> Result<BulkConfirmUploadResponse, ServiceError> {
+        let now = self.clock.now();
+        let mut v = Violations::default();
+        let header = validate_header(caller, req.message_header.as_ref(), now, &mut v)?;
+        let entries = &req.qualification_confirm_search_info;
+        if entries.is_empty() || entries.len() > MAX_BULK_ENTRIES {
+            v.add(
+                "qualification_confirm_search_info",
+                format!("must hold 1 to {MAX_BULK_ENTRIES} entries; got {}", entries.len()),
+            );
+        }
+        v.finish()?;
+
+        let mut counts = [0u32; 7];
+        let mut units = Vec::with_capacity(entries.len());
+        let mut changes = ChangeSet::default();
+        for (i, s) in entries.iter().enumerate() {
+            let path = format!("qualification_confirm_search_info[{i}]");
+            let mut v = Violations::default();
+            let query = parse_search(caller, s.into(), &path, &mut v);
+            let limit = consent_flag(
+                &mut v,
+                &format!("{path}.limit_application_certificate_related_cons_flg"),
+                &s.limit_application_certificate_related_cons_flg,
+            );
+            if s.arbitrary_identifier.chars().count() > MAX_FREE_TEXT_CHARS {
+                v.add(
+                    &format!("{path}.arbitrary_identifier"),
+                    format!("must be at most {MAX_FREE_TEXT_CHARS} characters"),
+                );
+            }
+            let unit_body = match (v.finish(), query) {
+                (Ok(()), Some((query, _))) => {
+                    self.insured_body(caller, now, header.date, &query, limit, &mut changes)?
+                }
+                (result, _) => {
+                    let detail = match result {
+                        Err(ServiceError::BadRequest(fields)) => {
+                            fields.iter().map(|(f, d)| format!("{f}: {d}")).collect::<Vec<_>>().join("; ")
+                        }
+                        _ => String::new(),
+                    };
+                    let code = result_codes::INVALID_SEARCH_INFO;
+                    let mut b = body(code.status, Some(code), None, Vec::new());
+                    b.processing_result_message = format!("{} {detail}", code.message);
+                    b
+                }
+            };
+            counts[ALL] += 1;
+            match count_index(&unit_body.qualification_validity) {
+                Some(i) if unit_body.processing_result_status == ProcessingResultStatus::Success.code() => {
+                    counts[i] += 1
+                }
+                _ => counts[ERRORS] += 1,
+            }
+            let unit =
+                BulkConfirmUnit { arbitrary_identifier: s.arbitrary_identifier.clone(), message_body: Some(unit_body) };
+            units.push(unit.encode_to_vec());
+        }
+
+        let date = now.date().yyyymmdd();
+        let mut n = self.clock.unix_now() as u64 ^ (u64::from(caller.code.prefecture()) << 56);
+        let reception = loop {
+            let candidate = reception_number(&date, n);
+            if self.store.bulk_job(&candidate)?.is_none() {
+                break candidate;
+            }
+            n = n.wrapping_add(1);
+        };
+        let job = BulkJob {
+            facility: *caller.code.as_bytes(),
+            created_at: now.unix_seconds(),
+            ready_at: now.unix_seconds() + self.bulk_processing_secs,
+            counts,
+            units: units.iter().map(Vec::as_slice).collect(),
+        };
+        changes.bulk_job(reception.clone(), job.encode());
+        self.store.commit(changes)?;
+        Ok(BulkConfirmUploadResponse {
+            message_header: Some(result_header(
+                caller,
+                &header,
+                now,
+                ReferenceClassification::InsuredNumber,
+                SegmentOfResult::Done,
+            )),
+            reception_number: reception,
+            number_of_search_info: entries.len() as i32,
+        })
+    }
+
+    pub(crate) fn bulk_download(
+        &self,
+        caller: &Caller,
+        req: &BulkConfirmDownloadRequest,
+    ) -> Result<BulkConfirmDownloadResponse, ServiceError> {
+        let now = self.clock.now();
+        let mut v = Violations::default();
+        let header = validate_header(caller, req.message_header.as_ref(), now, &mut v)?;
+        if req.reception_number.is_empty() || req.reception_number.len() > 32 {
+            v.add("reception_number", "must be the reception number BulkConfirmUpload returned");
+        }
+        v.finish()?;
+        let not_found = || ServiceError::NotFound { what: "reception number", reason: "RECEPTION_NUMBER_NOT_FOUND" };
+        let stored = self.store.bulk_job(&req.reception_number)?.ok_or_else(not_found)?;
+        let job = BulkJob::decode(&stored).map_err(StoreError::from)?;
+        // Another facility's job does not exist for this caller.
+        if &job.facility != caller.code.as_bytes() {
+            return Err(not_found());
+        }
+        let mut reply =
+            BulkConfirmDownloadResponse { reception_number: req.reception_number.clone(), ..Default::default() };
+        if now.unix_seconds() < job.ready_at {
+            reply.message_header = Some(result_header(
+                caller,
+                &header,
+                now,
+                ReferenceClassification::InsuredNumber,
+                SegmentOfResult::Processing,
+            ));
+            return Ok(reply);
+        }
+        reply.message_header =
+            Some(result_header(caller, &header, now, ReferenceClassification::InsuredNumber, SegmentOfResult::Done));
+        let c = job.counts;
+        reply.number_of_search_info = c[0] as i32;
+        reply.number_of_valid = c[1] as i32;
+        reply.number_of_invalid = c[2] as i32;
+        reply.number_of_invalid_newer_exists = c[3] as i32;
+        reply.number_of_not_found = c[4] as i32;
+        reply.number_of_several_match = c[5] as i32;
+        reply.number_of_errors = c[6] as i32;
+        reply.bulk_confirm_unit = job.units.iter().map(|u| bytes::Bytes::copy_from_slice(u)).collect();
+        Ok(reply)
+    }
+}

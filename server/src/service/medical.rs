@@ -1,0 +1,333 @@
+//! MedicationService and CheckupService: medical information shown to a facility only while it
+//! holds the patient's live consent of the right kind (given at the card reader; 24 hours for an
+//! outpatient). Every answer is recorded in the patient's access history in the same write.
+
+use onshi_domain::codes::{ConsentKind, ProcessingResultStatus, ReferenceClassification, SegmentOfResult};
+use onshi_domain::date::{Date, JstDateTime};
+use onshi_domain::medical::{checkups, medication};
+use onshi_domain::qualification::PersonId;
+use onshi_domain::result_codes::{self, ResultCode};
+use onshi_proto::served::checkup_service_server::CheckupService;
+use onshi_proto::served::medication_service_server::MedicationService;
+use onshi_proto::served::{
+    CheckupItem, DispensingInfo, DrugInfo, GetMedicationInfoRequest, GetMedicationInfoResponse,
+    GetSpecificHealthCheckupInfoRequest, GetSpecificHealthCheckupInfoResponse, MedicationInfoBody,
+    MonthlyMedicationInfo, PatientSearchInfo, SpecificHealthCheckupBody, SpecificHealthCheckupInfo,
+};
+use prost::Message;
+use tonic::{Request, Response, Status};
+
+use super::App;
+use super::errors::{ServiceError, Violations};
+use super::qualification::{PersonMatch, SearchFields, parse_search, result_header, validate_header};
+use crate::auth::Caller;
+use crate::store::ChangeSet;
+use crate::store::values::ConsentValue;
+
+/// The widest medication window one request may ask for.
+pub const MAX_MONTHS: i32 = 36;
+
+/// The name a consent kind has in errors and the access history.
+fn kind_name(kind: ConsentKind) -> &'static str {
+    match kind {
+        ConsentKind::Pharmacists => "pharmacists_info",
+        ConsentKind::SpecificHealthCheckups => "specific_health_checkups_info",
+        ConsentKind::Diagnosis => "diagnosis_info",
+        ConsentKind::Operation => "operation_info",
+        ConsentKind::LimitCertificate => "limit_application_certificate",
+        ConsentKind::SpecificDiseasesCertificate => "specific_diseases_certificate",
+    }
+}
+
+/// `YYYYMM` as the first day of that month.
+fn parse_month(s: &str) -> Result<Date, String> {
+    let b = s.as_bytes();
+    if b.len() != 6 || !b.iter().all(u8::is_ascii_digit) {
+        return Err(format!("expected 6 digits YYYYMM, got {:?}", s.chars().take(12).collect::<String>()));
+    }
+    Date::parse_yyyymmdd(&format!("{s}01")).map_err(|_| format!("{s:?} is not a month"))
+}
+
+fn last_day_of_month(first: Date) -> Date {
+    first.first_of_next_month().and_then(Date::pred).unwrap_or(first)
+}
+
+/// A validated request for one person's medical information.
+struct Subject {
+    person: PersonId,
+    birthdate: Date,
+    /// Sex as registered (from the stored result), for the checkup constitution.
+    male: bool,
+}
+
+enum Found {
+    Subject(Subject),
+    Refused(ResultCode),
+}
+
+impl App {
+    fn find_subject(
+        &self,
+        caller: &Caller,
+        s: &PatientSearchInfo,
+        v: &mut Violations,
+    ) -> Result<Option<Found>, ServiceError> {
+        let fields = SearchFields {
+            insurer_number: &s.insurer_number,
+            insured_card_symbol: &s.insured_card_symbol,
+            insured_identification_number: &s.insured_identification_number,
+            insured_branch_number: &s.insured_branch_number,
+            birthdate: &s.birthdate,
+        };
+        let Some((query, birthdate)) = parse_search(caller, fields, "patient_search_info", v) else { return Ok(None) };
+        Ok(Some(match self.resolve_person(&query)? {
+            PersonMatch::None => Found::Refused(result_codes::NO_MATCH),
+            PersonMatch::Several => Found::Refused(result_codes::SEVERAL_MATCH),
+            PersonMatch::One(person, base) => {
+                let sex1 = onshi_proto::v1::ResultOfQualificationConfirmation::decode(base.as_slice())
+                    .map(|r| r.sex1)
+                    .unwrap_or_default();
+                Found::Subject(Subject { person, birthdate, male: sex1 == "1" })
+            }
+        }))
+    }
+
+    /// The caller's live consent of `kind` for `person`, or why there is none.
+    fn live_consent(
+        &self,
+        caller: &Caller,
+        person: PersonId,
+        kind: ConsentKind,
+        now: JstDateTime,
+    ) -> Result<ConsentValue, ServiceError> {
+        match self.store.consent(&caller.code, person, kind)? {
+            None => Err(ServiceError::ConsentMissing(kind_name(kind))),
+            Some(c) if now.unix_seconds() >= c.available_until => Err(ServiceError::ConsentExpired {
+                kind: kind_name(kind),
+                available_time: JstDateTime::from_unix_seconds(c.available_until)
+                    .map(JstDateTime::compact)
+                    .unwrap_or_default(),
+            }),
+            Some(c) => Ok(c),
+        }
+    }
+
+    fn record_disclosure(
+        &self,
+        caller: &Caller,
+        now: JstDateTime,
+        person: PersonId,
+        kind: ConsentKind,
+        consent: ConsentValue,
+        detail: &str,
+    ) -> Result<(), ServiceError> {
+        let at = |secs| JstDateTime::from_unix_seconds(secs).unwrap_or(now);
+        let mut changes = ChangeSet::default();
+        changes.access(
+            person,
+            self.access_record(caller, now, kind_name(kind), at(consent.given_at), at(consent.available_until), detail),
+        );
+        Ok(self.store.commit(changes)?)
+    }
+
+    fn medication_info(
+        &self,
+        caller: &Caller,
+        req: &GetMedicationInfoRequest,
+    ) -> Result<GetMedicationInfoResponse, ServiceError> {
+        let now = self.clock.now();
+        let mut v = Violations::default();
+        let header = validate_header(caller, req.message_header.as_ref(), now, &mut v)?;
+        let start = v.check("start_date", parse_month(&req.start_date));
+        let end = if req.end_date.is_empty() {
+            Some(now.date().first_of_month())
+        } else {
+            v.check("end_date", parse_month(&req.end_date))
+        };
+        if let (Some(s), Some(e)) = (start, end) {
+            let months = (i32::from(e.year()) - i32::from(s.year())) * 12 + i32::from(e.month()) - i32::from(s.month());
+            if months < 0 {
+                v.add("end_date", "must not be before start_date");
+            } else if months >= MAX_MONTHS {
+                v.add("end_date", format!("at most {MAX_MONTHS} months may be asked for at once"));
+            }
+        }
+        if req.patient_search_info.is_none() {
+            v.add("patient_search_info", "is required");
+        }
+        let empty = PatientSearchInfo::default();
+        let found = self.find_subject(caller, req.patient_search_info.as_ref().unwrap_or(&empty), &mut v)?;
+        v.finish()?;
+        let (Some(found), Some(start), Some(end)) = (found, start, end) else {
+            return Err(ServiceError::BadRequest(vec![("patient_search_info".to_owned(), "is invalid".to_owned())]));
+        };
+        let message_header =
+            Some(result_header(caller, &header, now, ReferenceClassification::InsuredNumber, SegmentOfResult::Done));
+        let subject = match found {
+            Found::Refused(code) => {
+                return Ok(GetMedicationInfoResponse {
+                    message_header,
+                    message_body: Some(MedicationInfoBody {
+                        processing_result_status: code.status.code().to_owned(),
+                        processing_result_code: code.code.to_owned(),
+                        processing_result_message: code.message.to_owned(),
+                        monthly_medication_info: Vec::new(),
+                    }),
+                });
+            }
+            Found::Subject(s) => s,
+        };
+        let consent = self.live_consent(caller, subject.person, ConsentKind::Pharmacists, now)?;
+        let records = medication::history(
+            self.population_seed,
+            subject.person,
+            subject.birthdate,
+            now.date(),
+            start,
+            last_day_of_month(end),
+        );
+        let mut months: Vec<MonthlyMedicationInfo> = Vec::new();
+        for r in records {
+            let month = format!("{:04}{:02}", r.date.year(), r.date.month());
+            if months.last().is_none_or(|m| m.dispensing_month != month) {
+                months.push(MonthlyMedicationInfo { dispensing_month: month, dispensing_info: Vec::new() });
+            }
+            let info = DispensingInfo {
+                dispensing_date: r.date.yyyymmdd(),
+                dispensing_medical_institution_code: r.pharmacy.code(),
+                dispensing_medical_institution_name: r.pharmacy.name.to_owned(),
+                prescribing_medical_institution_code: r.prescriber.code(),
+                prescribing_medical_institution_name: r.prescriber.name.to_owned(),
+                drug_info: r
+                    .drugs
+                    .iter()
+                    .map(|l| DrugInfo {
+                        drug_c: l.drug.code.to_owned(),
+                        drug_n: l.drug.name.to_owned(),
+                        qua1: l.quantity.to_string(),
+                        unit: l.drug.unit.to_owned(),
+                        usage_n: l.drug.usage.to_owned(),
+                        times: l.days.to_string(),
+                    })
+                    .collect(),
+            };
+            if let Some(m) = months.last_mut() {
+                m.dispensing_info.push(info);
+            }
+        }
+        let detail = format!("{}-{}", &start.yyyymmdd()[..6], &end.yyyymmdd()[..6]);
+        self.record_disclosure(caller, now, subject.person, ConsentKind::Pharmacists, consent, &detail)?;
+        Ok(GetMedicationInfoResponse {
+            message_header,
+            message_body: Some(MedicationInfoBody {
+                processing_result_status: ProcessingResultStatus::Success.code().to_owned(),
+                processing_result_code: String::new(),
+                processing_result_message: String::new(),
+                monthly_medication_info: months,
+            }),
+        })
+    }
+
+    fn checkup_info(
+        &self,
+        caller: &Caller,
+        req: &GetSpecificHealthCheckupInfoRequest,
+    ) -> Result<GetSpecificHealthCheckupInfoResponse, ServiceError> {
+        let now = self.clock.now();
+        let mut v = Violations::default();
+        let header = validate_header(caller, req.message_header.as_ref(), now, &mut v)?;
+        if req.patient_search_info.is_none() {
+            v.add("patient_search_info", "is required");
+        }
+        let empty = PatientSearchInfo::default();
+        let found = self.find_subject(caller, req.patient_search_info.as_ref().unwrap_or(&empty), &mut v)?;
+        v.finish()?;
+        let Some(found) = found else {
+            return Err(ServiceError::BadRequest(vec![("patient_search_info".to_owned(), "is invalid".to_owned())]));
+        };
+        let message_header =
+            Some(result_header(caller, &header, now, ReferenceClassification::InsuredNumber, SegmentOfResult::Done));
+        let subject = match found {
+            Found::Refused(code) => {
+                return Ok(GetSpecificHealthCheckupInfoResponse {
+                    message_header,
+                    message_body: Some(SpecificHealthCheckupBody {
+                        processing_result_status: code.status.code().to_owned(),
+                        processing_result_code: code.code.to_owned(),
+                        processing_result_message: code.message.to_owned(),
+                        specific_health_checkup_info: Vec::new(),
+                    }),
+                });
+            }
+            Found::Subject(s) => s,
+        };
+        let consent = self.live_consent(caller, subject.person, ConsentKind::SpecificHealthCheckups, now)?;
+        let today = now.date();
+        let from = today.add_years(-checkups::HISTORY_YEARS).unwrap_or(today);
+        let list = checkups::history(
+            self.population_seed,
+            subject.person,
+            subject.birthdate,
+            subject.male,
+            today,
+            from,
+            today,
+        )
+        .into_iter()
+        .map(|c| SpecificHealthCheckupInfo {
+            checkup_date: c.date.yyyymmdd(),
+            checkup_institution_name: c.institution_name.to_owned(),
+            checkup_item: c
+                .items
+                .into_iter()
+                .map(|i| CheckupItem {
+                    item_code: i.code.to_owned(),
+                    item_name: i.name.to_owned(),
+                    data_value: i.value,
+                    unit: i.unit.to_owned(),
+                })
+                .collect(),
+        })
+        .collect();
+        self.record_disclosure(caller, now, subject.person, ConsentKind::SpecificHealthCheckups, consent, "")?;
+        Ok(GetSpecificHealthCheckupInfoResponse {
+            message_header,
+            message_body: Some(SpecificHealthCheckupBody {
+                processing_result_status: ProcessingResultStatus::Success.code().to_owned(),
+                processing_result_code: String::new(),
+                processing_result_message: String::new(),
+                specific_health_checkup_info: list,
+            }),
+        })
+    }
+}
+
+/// The tonic MedicationService.
+#[derive(Debug, Clone)]
+pub struct Medication(pub App);
+
+#[tonic::async_trait]
+impl MedicationService for Medication {
+    async fn get_medication_info(
+        &self,
+        request: Request<GetMedicationInfoRequest>,
+    ) -> Result<Response<GetMedicationInfoResponse>, Status> {
+        let caller = self.0.caller(&request)?;
+        Ok(Response::new(self.0.medication_info(&caller, request.get_ref())?))
+    }
+}
+
+/// The tonic CheckupService.
+#[derive(Debug, Clone)]
+pub struct Checkup(pub App);
+
+#[tonic::async_trait]
+impl CheckupService for Checkup {
+    async fn get_specific_health_checkup_info(
+        &self,
+        request: Request<GetSpecificHealthCheckupInfoRequest>,
+    ) -> Result<Response<GetSpecificHealthCheckupInfoResponse>, Status> {
+        let caller = self.0.caller(&request)?;
+        Ok(Response::new(self.0.checkup_info(&caller, request.get_ref())?))
+    }
+}
