@@ -24,9 +24,6 @@ use crate::auth::Caller;
 use crate::store::ChangeSet;
 use crate::store::values::ConsentValue;
 
-/// The widest medication window one request may ask for.
-pub const MAX_MONTHS: i32 = 36;
-
 /// The name a consent kind has in errors and the access history.
 fn kind_name(kind: ConsentKind) -> &'static str {
     match kind {
@@ -144,13 +141,10 @@ impl App {
         } else {
             v.check("end_date", parse_month(&req.end_date))
         };
-        if let (Some(s), Some(e)) = (start, end) {
-            let months = (i32::from(e.year()) - i32::from(s.year())) * 12 + i32::from(e.month()) - i32::from(s.month());
-            if months < 0 {
-                v.add("end_date", "must not be before start_date");
-            } else if months >= MAX_MONTHS {
-                v.add("end_date", format!("at most {MAX_MONTHS} months may be asked for at once"));
-            }
+        if let (Some(s), Some(e)) = (start, end)
+            && e < s
+        {
+            v.add("end_date", "must not be before start_date");
         }
         if req.patient_search_info.is_none() {
             v.add("patient_search_info", "is required");

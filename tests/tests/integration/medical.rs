@@ -135,9 +135,9 @@ async fn unknown_patients_and_bad_months() {
     bad.start_date = "2025-01".into();
     let status = med.get_medication_info(bad).await.expect_err("refused");
     assert_eq!(crate::common::bad_request_fields(&status), vec!["start_date".to_owned()]);
-    let mut too_wide = medication_request(&server);
-    too_wide.start_date = "202001".into();
-    let status = med.get_medication_info(too_wide).await.expect_err("refused");
+    let mut backwards = medication_request(&server);
+    backwards.end_date = "202001".into();
+    let status = med.get_medication_info(backwards).await.expect_err("refused");
     assert_eq!(crate::common::bad_request_fields(&status), vec!["end_date".to_owned()]);
     server.stop().await;
 }
