@@ -18,8 +18,12 @@ const SERVED_AS_BYTES: &[(&str, &str)] =
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    let protos =
-        ["proto/onshi/v1/qualification.proto", "proto/onshi/v1/medical.proto", "proto/onshi/v1/access_history.proto"];
+    let protos = [
+        "proto/onshi/v1/qualification.proto",
+        "proto/onshi/v1/medical.proto",
+        "proto/onshi/v1/access_history.proto",
+        "proto/onshi/v1/admin.proto",
+    ];
     println!("cargo:rerun-if-changed=proto");
 
     let fds = protox::Compiler::new(["proto"])?
@@ -28,11 +32,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .open_files(protos)?
         .file_descriptor_set();
 
-    // The descriptor set for reflection (without source info, to keep the binary small).
+    // The descriptor sets for reflection (without source info, to keep the binary small): the
+    // facility listener's, without the admin API, and the admin listener's, with everything.
     let mut reflection_fds = fds.clone();
     for file in &mut reflection_fds.file {
         file.source_code_info = None;
     }
+    std::fs::write(out_dir.join("onshi_admin_descriptor.bin"), prost::Message::encode_to_vec(&reflection_fds))?;
+    reflection_fds.file.retain(|f| f.name() != "onshi/v1/admin.proto");
     std::fs::write(out_dir.join("onshi_descriptor.bin"), prost::Message::encode_to_vec(&reflection_fds))?;
 
     tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(fds.clone())?;

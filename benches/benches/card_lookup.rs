@@ -66,7 +66,7 @@ fn fixture() -> Fixture {
     let config = demo::demo_config(dir.path(), PERSONS, "127.0.0.1:0".parse().expect("addr"));
     let clock = Arc::new(Clock::system());
     let booted = boot(&config, clock.clone(), |_| {}).expect("boot");
-    let as_of = booted.app.store.population().expect("store").expect("seeded").as_of_date().expect("date");
+    let as_of = booted.app.store.get().population().expect("store").expect("seeded").as_of_date().expect("date");
     Fixture { _dir: dir, booted, pop: Population::new(1, as_of), pki }
 }
 
@@ -87,10 +87,11 @@ fn store_and_handler(c: &mut Criterion) {
     let mut g = c.benchmark_group("in_process");
     g.throughput(Throughput::Elements(1));
     let mut n = 0usize;
+    let store = f.booted.app.store.get();
     g.bench_function("store/card_point_read", |b| {
         b.iter(|| {
             n = (n + 1) % parsed.len();
-            match f.booted.app.store.card(&parsed[n]).expect("read") {
+            match store.card(&parsed[n]).expect("read") {
                 CardLookup::Active(v) => v.len(),
                 _ => panic!("seeded serial"),
             }

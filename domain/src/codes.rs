@@ -41,7 +41,7 @@ impl QualificationValidity {
 }
 
 /// 被保険者証区分 (InsuredCardClassification).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum InsuredCardClassification {
     /// 01 被保険者証（一般）.
     General,
@@ -74,7 +74,7 @@ impl InsuredCardClassification {
 }
 
 /// 本人・家族の別 (PersonalFamilyClassification).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PersonalFamily {
     /// 1 本人: the insured person.
     Insured,
@@ -92,7 +92,7 @@ impl PersonalFamily {
 }
 
 /// 性別 (Sex1, Sex2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Sex {
     /// 1 男.
     Male,
@@ -113,7 +113,7 @@ impl Sex {
 }
 
 /// 資格喪失事由 (ReasonOfLoss).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ReasonOfLoss {
     /// 01 死亡.
     Death,
@@ -194,7 +194,7 @@ impl ProcessingResultStatus {
 }
 
 /// 限度額適用認定証区分 (LimitApplicationCertificateClassification).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum LimitCertificateClassification {
     /// 01 限度額適用認定証.
     Limit,
@@ -215,7 +215,7 @@ impl LimitCertificateClassification {
 }
 
 /// 限度額適用認定証適用区分 (LimitApplicationCertificateClassificationFlag): the income bracket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum LimitBracket {
     /// A01 ア … A05 オ (under 70), A06 オ（境）.
     A(u8),
@@ -234,7 +234,7 @@ impl LimitBracket {
 }
 
 /// 特定疾病療養受療証 認定疾病区分 (SpecificDiseasesDiseaseCategory).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum SpecificDisease {
     /// 1 人工透析を要する慢性腎不全.
     ChronicRenalFailureOnDialysis,

@@ -19,8 +19,9 @@ pub enum DateError {
     TimeFormat(String),
 }
 
-/// A Gregorian calendar date between years 1800 and 2999.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A Gregorian calendar date between years 1800 and 2999. Serialized as `YYYYMMDD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct Date {
     // Field order makes the derived ordering chronological.
     year: u16,
@@ -168,6 +169,20 @@ impl Date {
         let mut s = String::with_capacity(8);
         self.write_yyyymmdd(&mut s);
         s
+    }
+}
+
+impl From<Date> for String {
+    fn from(d: Date) -> String {
+        d.yyyymmdd()
+    }
+}
+
+impl TryFrom<String> for Date {
+    type Error = DateError;
+
+    fn try_from(s: String) -> Result<Date, DateError> {
+        Date::parse_yyyymmdd(&s)
     }
 }
 

@@ -50,7 +50,8 @@ pub enum IdError {
 }
 
 /// 保険者番号, stored in its 8-character wire form: 8 digits, or 2 spaces and 6 digits for 国保.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct InsurerNumber([u8; 8]);
 
 impl InsurerNumber {
@@ -148,7 +149,8 @@ impl ScoreTable {
 }
 
 /// The 10-digit 医療機関コード (also 薬局コード): 都道府県 2 + 点数表 1 + 郡市区 2 + 機関番号 4 + 検証番号 1.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct MedicalInstitutionCode([u8; 10]);
 
 impl MedicalInstitutionCode {
@@ -217,7 +219,8 @@ fn card_field(s: &str, max: usize) -> Result<(), IdError> {
 }
 
 /// 被保険者証記号: up to 20 characters; may be empty (後期高齢者医療 has none).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct InsuredCardSymbol(String);
 
 impl InsuredCardSymbol {
@@ -234,7 +237,8 @@ impl InsuredCardSymbol {
 }
 
 /// 被保険者証番号: 1 to 20 characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct InsuredIdentificationNumber(String);
 
 impl InsuredIdentificationNumber {
@@ -254,7 +258,8 @@ impl InsuredIdentificationNumber {
 }
 
 /// 被保険者証枝番: exactly 2 digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct InsuredBranchNumber([u8; 2]);
 
 impl InsuredBranchNumber {
@@ -284,7 +289,8 @@ impl InsuredBranchNumber {
 
 /// The serial number of a card's 利用者証明用電子証明書, as uppercase hexadecimal without leading
 /// zeros. Opaque: the real format is not published, only that it is an X.509 serial.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct CertificateSerial(String);
 
 impl CertificateSerial {
@@ -319,6 +325,89 @@ impl fmt::Display for CertificateSerial {
     }
 }
 
+impl From<InsurerNumber> for String {
+    fn from(v: InsurerNumber) -> String {
+        v.as_str().to_owned()
+    }
+}
+
+impl TryFrom<String> for InsurerNumber {
+    type Error = IdError;
+
+    fn try_from(s: String) -> Result<InsurerNumber, IdError> {
+        InsurerNumber::parse(&s, CheckDigits::Lenient)
+    }
+}
+
+impl From<MedicalInstitutionCode> for String {
+    fn from(v: MedicalInstitutionCode) -> String {
+        v.as_str().to_owned()
+    }
+}
+
+impl TryFrom<String> for MedicalInstitutionCode {
+    type Error = IdError;
+
+    fn try_from(s: String) -> Result<MedicalInstitutionCode, IdError> {
+        MedicalInstitutionCode::parse(&s, CheckDigits::Lenient)
+    }
+}
+
+impl From<InsuredCardSymbol> for String {
+    fn from(v: InsuredCardSymbol) -> String {
+        v.0
+    }
+}
+
+impl TryFrom<String> for InsuredCardSymbol {
+    type Error = IdError;
+
+    fn try_from(s: String) -> Result<InsuredCardSymbol, IdError> {
+        InsuredCardSymbol::parse(&s)
+    }
+}
+
+impl From<InsuredIdentificationNumber> for String {
+    fn from(v: InsuredIdentificationNumber) -> String {
+        v.0
+    }
+}
+
+impl TryFrom<String> for InsuredIdentificationNumber {
+    type Error = IdError;
+
+    fn try_from(s: String) -> Result<InsuredIdentificationNumber, IdError> {
+        InsuredIdentificationNumber::parse(&s)
+    }
+}
+
+impl From<InsuredBranchNumber> for String {
+    fn from(v: InsuredBranchNumber) -> String {
+        v.as_str().to_owned()
+    }
+}
+
+impl TryFrom<String> for InsuredBranchNumber {
+    type Error = IdError;
+
+    fn try_from(s: String) -> Result<InsuredBranchNumber, IdError> {
+        InsuredBranchNumber::parse_optional(&s)?.ok_or(IdError::Missing)
+    }
+}
+
+impl From<CertificateSerial> for String {
+    fn from(v: CertificateSerial) -> String {
+        v.0
+    }
+}
+
+impl TryFrom<String> for CertificateSerial {
+    type Error = IdError;
+
+    fn try_from(s: String) -> Result<CertificateSerial, IdError> {
+        CertificateSerial::parse(&s)
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,11 +12,11 @@ use crate::ids::{
 
 /// A person's identifier in the store: population index, or a scenario id at and above
 /// [`crate::population::SCENARIO_ID_BASE`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct PersonId(pub u64);
 
 /// One insured person with everything the qualification answer shows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Person {
     pub id: PersonId,
     /// 氏名 in kanji, family and given name separated by a full-width space.
@@ -36,7 +36,7 @@ pub struct Person {
 }
 
 /// The user-identification certificate of a My Number card.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Card {
     pub serial: CertificateSerial,
     pub issued: Date,
@@ -47,7 +47,7 @@ pub struct Card {
 }
 
 /// The loss of a qualification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Loss {
     /// 資格喪失年月日: the first day without the qualification.
     pub date: Date,
@@ -55,7 +55,7 @@ pub struct Loss {
 }
 
 /// 高齢受給者証 (ages 70–74).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ElderlyRecipient {
     pub certificate_date: Date,
     pub valid_from: Date,
@@ -64,7 +64,7 @@ pub struct ElderlyRecipient {
 }
 
 /// 限度額適用認定証.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LimitCertificate {
     pub classification: LimitCertificateClassification,
     pub bracket: LimitBracket,
@@ -76,7 +76,7 @@ pub struct LimitCertificate {
 }
 
 /// 特定疾病療養受療証.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SpecificDiseaseCertificate {
     pub disease: SpecificDisease,
     pub certificate_date: Date,
@@ -87,7 +87,7 @@ pub struct SpecificDiseaseCertificate {
 }
 
 /// One health-insurance qualification.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Qualification {
     pub insurer_number: InsurerNumber,
     pub insurer_name: String,

@@ -18,8 +18,13 @@ pub mod served {
     include!(concat!(env!("OUT_DIR"), "/served/onshi.v1.rs"));
 }
 
-/// The encoded `FileDescriptorSet` of every onshi.v1 file, for server reflection.
+/// The encoded `FileDescriptorSet` of the facility API (every onshi.v1 file but the admin API),
+/// for the facility listener's reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/onshi_descriptor.bin"));
+
+/// The encoded `FileDescriptorSet` of every onshi.v1 file, admin API included, for the admin
+/// listener's reflection and for rendering requests as JSON.
+pub const ADMIN_FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/onshi_admin_descriptor.bin"));
 
 #[cfg(test)]
 mod tests {
@@ -71,5 +76,8 @@ mod tests {
         for expected in ["QualificationService", "MedicationService", "CheckupService", "AccessHistoryService"] {
             assert!(services.contains(&expected.to_owned()), "{expected}");
         }
+        assert!(!services.contains(&"AdminService".to_owned()), "the facility set leaves the admin API out");
+        let admin = prost_types::FileDescriptorSet::decode(super::ADMIN_FILE_DESCRIPTOR_SET).expect("valid");
+        assert!(admin.file.iter().any(|f| f.service.iter().any(|s| s.name() == "AdminService")));
     }
 }

@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::seed::{self, SeedError, SeedReport, SeedSpec};
 use crate::service::App;
-use crate::store::{Store, StoreError};
+use crate::store::{StoreError, StoreHandle};
 use crate::transport::{self, TlsError};
 
 #[derive(Debug, Error)]
@@ -42,8 +42,9 @@ pub struct Booted {
     pub seeded: SeedReport,
 }
 
-/// Prepares the server described by `config`. `progress` hears seeding progress (people written).
-pub fn boot(config: &Config, clock: Arc<Clock>, progress: impl FnMut(u64)) -> Result<Booted, BootError> {
+/// Opens everything `config` describes without seeding: the app answers UNAVAILABLE (and health
+/// says NOT_SERVING) until [`seed_and_open`] has run, unless the store was seeded already.
+pub fn prepare(config: &Config, clock: Arc<Clock>) -> Result<(App, Option<Arc<rustls::ServerConfig>>), BootError> {
     let tls_files = config.validate()?;
     clock.advance(config.clock_offset_seconds);
     let tls = match tls_files {
@@ -53,25 +54,48 @@ pub fn boot(config: &Config, clock: Arc<Clock>, progress: impl FnMut(u64)) -> Re
         }
         None => None,
     };
-    let store = Arc::new(Store::open(&config.data_dir, config.store_options())?);
-    let today: Date = clock.now().date();
-    let seeded = seed::seed(
-        &store,
-        SeedSpec { seed: config.population.seed, persons: config.population.persons, as_of: today },
-        progress,
-    )?;
+    let store = Arc::new(StoreHandle::open(&config.data_dir, config.store_options())?);
     if !config.facilities.is_empty() {
-        store.put_facilities(&config.facilities)?;
+        store.get().put_facilities(&config.facilities)?;
     }
-    let allow_list = Arc::new(AllowList::new(store.facilities()?)?);
-    let population_seed = store.population()?.map_or(config.population.seed, |p| p.seed);
+    let allow_list = Arc::new(AllowList::new(store.get().facilities()?)?);
+    let seeded = store
+        .get()
+        .population()?
+        .is_some_and(|p| p.seed == config.population.seed && p.persons >= config.population.persons);
     let app = App {
         store,
         allow_list,
         clock,
         check_digits: config.check_digits,
-        population_seed,
+        population_seed: config.population.seed,
         bulk_processing_secs: i64::from(config.bulk_processing_seconds),
+        codes: Arc::new(config.result_codes()?),
+        faults: Arc::new(crate::faults::Faults::new()),
+        journal: Arc::new(crate::journal::Journal::new(config.journal.enabled, config.journal.max_bytes)),
+        serving: Arc::new(crate::service::Serving::new(seeded)),
     };
+    Ok((app, tls))
+}
+
+/// Seeds the store if it needs it, records the baseline, and opens the facility API.
+pub fn seed_and_open(app: &App, config: &Config, progress: impl FnMut(u64)) -> Result<SeedReport, BootError> {
+    let today: Date = app.clock.now().date();
+    let report = seed::seed(
+        &app.store.get(),
+        SeedSpec { seed: config.population.seed, persons: config.population.persons, as_of: today },
+        progress,
+    )?;
+    if report.wrote || !app.store.has_baseline() {
+        app.store.save_baseline()?;
+    }
+    app.serving.set_ready(true);
+    Ok(report)
+}
+
+/// Prepares and seeds in one go (tests and benchmarks).
+pub fn boot(config: &Config, clock: Arc<Clock>, progress: impl FnMut(u64)) -> Result<Booted, BootError> {
+    let (app, tls) = prepare(config, clock)?;
+    let seeded = seed_and_open(&app, config, progress)?;
     Ok(Booted { app, tls, seeded })
 }

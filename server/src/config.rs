@@ -9,7 +9,27 @@ use onshi_domain::ids::CheckDigits;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use onshi_domain::result_codes::{ResultCodes, ResultKey};
+
 use crate::store::StoreOptions;
+
+/// One entry of a result-codes file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeEntry {
+    code: String,
+    message: String,
+}
+
+/// Applies a result-codes table (`[key] code = "…" message = "…"`) to `table`.
+pub fn apply_result_codes(table: &mut ResultCodes, text: &str) -> Result<(), String> {
+    let entries: std::collections::BTreeMap<String, CodeEntry> = toml::from_str(text).map_err(|e| e.to_string())?;
+    for (name, entry) in entries {
+        let key = ResultKey::from_name(&name).ok_or_else(|| format!("unknown result {name:?}"))?;
+        table.set(key, entry.code, entry.message);
+    }
+    Ok(())
+}
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -21,6 +41,12 @@ pub enum ConfigError {
     PlaintextNotLoopback(SocketAddr),
     #[error("TLS needs tls.ca, tls.cert and tls.key (or tls.plaintext = true on a loopback address)")]
     MissingTlsFiles,
+    #[error("the admin listener in plaintext mode listens on loopback addresses only; {0} is not one")]
+    AdminPlaintextNotLoopback(SocketAddr),
+    #[error("the admin listener with mode = \"mtls\" needs tls.ca, tls.cert and tls.key")]
+    AdminMissingTls,
+    #[error("result codes file {0}: {1}")]
+    ResultCodes(PathBuf, String),
 }
 
 /// The whole configuration. Every field has a default, so an empty file is valid for a
@@ -44,8 +70,53 @@ pub struct Config {
     /// Shift the server's clock by this many seconds (to rehearse another day or a consent's
     /// expiry). Everything the server dates follows it.
     pub clock_offset_seconds: i64,
+    /// A result-codes table (see result-codes.toml) replacing the built-in codes and messages.
+    pub result_codes: Option<PathBuf>,
+    pub admin: AdminConfig,
+    pub journal: JournalConfig,
     /// Facilities added to (or updated on) the allow-list at start.
     pub facilities: Vec<Facility>,
+}
+
+/// How the admin listener is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminMode {
+    /// No TLS, loopback addresses only.
+    Plaintext,
+    /// Mutual TLS with the configured CA; only the certificate whose CommonName is "onshi-admin".
+    Mtls,
+    /// No admin listener.
+    Off,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Address of the admin listener (its own port; never the facility listener).
+    pub listen: SocketAddr,
+    pub mode: AdminMode,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig { listen: SocketAddr::from(([127, 0, 0, 1], 50052)), mode: AdminMode::Plaintext }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JournalConfig {
+    /// Record facility requests (switch off for load tests).
+    pub enabled: bool,
+    /// The journal keeps the newest entries within this many bytes.
+    pub max_bytes: usize,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig { enabled: true, max_bytes: 4 << 20 }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -101,6 +172,9 @@ impl Default for Config {
             population: PopulationConfig::default(),
             bulk_processing_seconds: 3,
             clock_offset_seconds: 0,
+            result_codes: None,
+            admin: AdminConfig::default(),
+            journal: JournalConfig::default(),
             facilities: Vec::new(),
         }
     }
@@ -122,6 +196,15 @@ impl Config {
 
     /// The TLS files, or `None` for a permitted plaintext setup; refuses anything fail-open.
     pub fn validate(&self) -> Result<Option<TlsFiles>, ConfigError> {
+        match self.admin.mode {
+            AdminMode::Plaintext if !self.admin.listen.ip().is_loopback() => {
+                return Err(ConfigError::AdminPlaintextNotLoopback(self.admin.listen));
+            }
+            AdminMode::Mtls if self.tls.ca.is_none() || self.tls.cert.is_none() || self.tls.key.is_none() => {
+                return Err(ConfigError::AdminMissingTls);
+            }
+            _ => {}
+        }
         if self.tls.plaintext {
             if !self.listen.ip().is_loopback() {
                 return Err(ConfigError::PlaintextNotLoopback(self.listen));
@@ -134,6 +217,16 @@ impl Config {
             }
             _ => Err(ConfigError::MissingTlsFiles),
         }
+    }
+
+    /// The result codes in effect: the built-in table, with the file's entries replacing theirs.
+    pub fn result_codes(&self) -> Result<ResultCodes, ConfigError> {
+        let mut table = ResultCodes::default();
+        let Some(path) = &self.result_codes else { return Ok(table) };
+        let bad = |m: String| ConfigError::ResultCodes(path.clone(), m);
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        apply_result_codes(&mut table, &text).map_err(bad)?;
+        Ok(table)
     }
 
     pub fn store_options(&self) -> StoreOptions {
@@ -155,6 +248,17 @@ mod tests {
         assert!(matches!(c.validate(), Err(ConfigError::PlaintextNotLoopback(_))));
         c.listen = "[::1]:50051".parse().expect("addr");
         assert!(matches!(c.validate(), Ok(None)));
+    }
+
+    #[test]
+    fn the_shipped_result_codes_file_is_the_built_in_table() {
+        let mut table = ResultCodes::default();
+        apply_result_codes(&mut table, include_str!("../../result-codes.toml")).expect("parses");
+        assert_eq!(table, ResultCodes::default());
+        let mut edited = ResultCodes::default();
+        apply_result_codes(&mut edited, "[certificate_revoked]\ncode = \"E1\"\nmessage = \"x\"\n").expect("parses");
+        assert_eq!(edited.get(ResultKey::CertificateRevoked).code, "E1");
+        assert!(apply_result_codes(&mut edited, "[nonsense]\ncode = \"1\"\nmessage = \"x\"\n").is_err());
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub fn demo_config(dir: &Path, persons: u64, listen: std::net::SocketAddr) -> Co
 }
 
 /// What to tell the user once the demo serves.
-pub fn next_steps(dir: &Path, listen: std::net::SocketAddr, exe: &str) -> String {
+pub fn next_steps(dir: &Path, listen: std::net::SocketAddr, admin: Option<std::net::SocketAddr>, exe: &str) -> String {
     let pki: PathBuf = dir.join("pki");
     let p = pki.display();
     let clinic = DEMO_FACILITIES[0].code;
@@ -107,8 +107,16 @@ Try (grpcurl uses server reflection, no .proto files needed):
   {exe} people --from 0 --count 5
 
 Facilities: {clinic} clinic, 1332345675 dental, 1342345673 pharmacy, 1311000010 hospital,
-1319999999 suspended, 2712345673 not on the allow-list. Stop with Ctrl-C.
+1319999999 suspended, 2712345673 not on the allow-list.
+{admin_line}
+Stop with Ctrl-C.
 "#,
-        port = listen.port()
+        port = listen.port(),
+        admin_line = match admin {
+            Some(a) => format!(
+                "The admin API (faults, journal, reset, people) is on {a}, plaintext, loopback only:\n  grpcurl -plaintext {a} list onshi.v1.AdminService\n"
+            ),
+            None => String::new(),
+        }
     )
 }

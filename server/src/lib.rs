@@ -10,6 +10,8 @@ pub mod boot;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod faults;
+pub mod journal;
 pub mod people;
 pub mod pki;
 pub mod seed;

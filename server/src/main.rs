@@ -9,8 +9,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use onshi_domain::date::Date;
 use onshi_server::clock::Clock;
-use onshi_server::config::Config;
-use onshi_server::store::Store;
+use onshi_server::config::{AdminMode, Config};
+use onshi_server::store::StoreHandle;
 use onshi_server::{boot, demo, people, pki, seed};
 use tokio::net::TcpListener;
 
@@ -150,41 +150,69 @@ fn progress_printer(total: u64) -> impl FnMut(u64) {
     }
 }
 
+/// Serves the facility API (and the admin API, unless switched off) until Ctrl-C or the
+/// deadline. Listeners are up at once; the facility API answers UNAVAILABLE, and health says
+/// NOT_SERVING, until the store is seeded.
 async fn serve_until(
     config: Config,
     deadline: Option<Duration>,
-    on_ready: impl FnOnce(SocketAddr),
+    on_ready: impl FnOnce(SocketAddr, Option<SocketAddr>),
 ) -> Result<(), AnyError> {
     let clock = Arc::new(Clock::system());
-    let persons = config.population.persons;
-    let booted = tokio::task::block_in_place(|| boot::boot(&config, clock, progress_printer(persons)))?;
-    if booted.seeded.wrote {
-        tracing::info!(
-            "seeded {} persons and {} scenario persons in {:.1?} ({} SST files)",
-            booted.seeded.persons,
-            booted.seeded.scenario_persons,
-            booted.seeded.elapsed,
-            booted.seeded.sst_files
-        );
-    }
+    let (app, tls) = boot::prepare(&config, clock)?;
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    on_ready(addr);
-    let shutdown = async move {
-        let ctrl_c = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        match deadline {
-            Some(d) => {
-                tokio::select! {
-                    () = ctrl_c => {},
-                    () = tokio::time::sleep(d) => tracing::info!("--duration elapsed; stopping"),
-                }
-            }
-            None => ctrl_c.await,
-        }
+    let admin_listener = match config.admin.mode {
+        AdminMode::Off => None,
+        _ => Some(TcpListener::bind(config.admin.listen).await?),
     };
-    onshi_server::run(listener, booted.app, booted.tls, shutdown).await?;
+    let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let admin_tls = if config.admin.mode == AdminMode::Mtls { tls.clone() } else { None };
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let facility = tokio::spawn(onshi_server::run(listener, app.clone(), tls, until_stopped(stopped.clone())));
+    let admin = admin_listener.map(|l| {
+        tokio::spawn(onshi_server::server::run_admin(l, app.clone(), admin_tls, until_stopped(stopped.clone())))
+    });
+
+    let seeding_app = app.clone();
+    let seeding_config = config.clone();
+    let persons = config.population.persons;
+    tokio::task::spawn_blocking(move || {
+        match boot::seed_and_open(&seeding_app, &seeding_config, progress_printer(persons)) {
+            Ok(r) if r.wrote => tracing::info!(
+                "seeded {} persons and {} scenario persons in {:.1?} ({} SST files); serving",
+                r.persons,
+                r.scenario_persons,
+                r.elapsed,
+                r.sst_files
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!("seeding failed, the facility API stays unavailable: {e}"),
+        }
+    });
+    on_ready(addr, admin_addr);
+
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match deadline {
+        Some(d) => {
+            tokio::select! {
+                () = ctrl_c => {},
+                () = tokio::time::sleep(d) => tracing::info!("--duration elapsed; stopping"),
+            }
+        }
+        None => ctrl_c.await,
+    }
+    let _ = stop.send(true);
+    facility.await??;
+    if let Some(admin) = admin {
+        admin.await??;
+    }
     Ok(())
 }
 
@@ -204,7 +232,8 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
             let exe =
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "onshi-server".into());
             let deadline = (duration > 0).then(|| Duration::from_secs(duration));
-            serve_until(config, deadline, |addr| println!("{}", demo::next_steps(&data_dir, addr, &exe))).await?;
+            serve_until(config, deadline, |addr, admin| println!("{}", demo::next_steps(&data_dir, addr, admin, &exe)))
+                .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { config, listen, data_dir, plaintext, ca, cert, key, clock_offset, print_config } => {
@@ -232,14 +261,27 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
                 return Ok(ExitCode::SUCCESS);
             }
             c.validate()?;
-            serve_until(c, None, |addr| tracing::info!("serving on {addr}")).await?;
+            serve_until(c, None, |addr, admin| {
+                tracing::info!("serving on {addr}");
+                if let Some(a) = admin {
+                    tracing::info!("admin API on {a}");
+                }
+            })
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Seed { data_dir, seed: s, persons } => {
-            let store = Store::open(&data_dir, Default::default())?;
+            let handle = StoreHandle::open(&data_dir, Default::default())?;
             let report = tokio::task::block_in_place(|| {
-                seed::seed(&store, seed::SeedSpec { seed: s, persons, as_of: today() }, progress_printer(persons))
+                seed::seed(
+                    &handle.get(),
+                    seed::SeedSpec { seed: s, persons, as_of: today() },
+                    progress_printer(persons),
+                )
             })?;
+            if report.wrote {
+                handle.save_baseline()?;
+            }
             if report.wrote {
                 println!(
                     "seeded {} persons and {} scenario persons in {:.1?} ({:.0} persons/s)",

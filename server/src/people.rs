@@ -8,7 +8,7 @@ use onshi_domain::date::Date;
 use onshi_domain::population::scenarios::{self, Ask};
 use onshi_domain::population::{InsuredKeys, Population};
 use onshi_domain::qualification::card_choice;
-use onshi_domain::result_codes;
+use onshi_domain::result_codes::{ResultCodes, ResultKey};
 use serde_json::{Map, Value, json};
 
 fn insured_fields(m: &mut Map<String, Value>, k: &InsuredKeys, birthdate: Date) {
@@ -37,7 +37,7 @@ pub fn write_population(out: &mut impl Write, seed: u64, as_of: Date, from: u64,
             .iter()
             .find(|c| c.revoked.is_none())
             .filter(|c| as_of.add_months(3).is_some_and(|d| c.expires <= d))
-            .map(|_| result_codes::CERTIFICATE_EXPIRES_SOON.code);
+            .map(|_| ResultCodes::default().get(ResultKey::CertificateExpiresSoon).code.clone());
         m.insert("expected_card_result_code".into(), notice.into());
         m.insert("name".into(), person.name.into());
         serde_json::to_writer(&mut *out, &Value::Object(m))?;
@@ -63,7 +63,10 @@ pub fn write_scenarios(out: &mut impl Write, as_of: Date) -> std::io::Result<()>
                 }
             }
             m.insert("expected_validity".into(), e.validity.code().into());
-            m.insert("expected_result_code".into(), e.result_code.map(|c| c.code).into());
+            m.insert(
+                "expected_result_code".into(),
+                e.result_code.map(|k| ResultCodes::default().get(k).code.clone()).into(),
+            );
             m.insert("expected_results".into(), json!(e.results));
             m.insert("description".into(), s.description.into());
             serde_json::to_writer(&mut *out, &Value::Object(m))?;

@@ -90,9 +90,14 @@ impl Ca {
 
     /// A client certificate whose CommonName is the facility code.
     pub fn issue_facility(&self, code: &str, name: &str) -> Result<CertifiedPem, PkiError> {
+        self.issue_client(code, name)
+    }
+
+    /// A client certificate with the given CommonName and organization.
+    pub fn issue_client(&self, common_name: &str, organization: &str) -> Result<CertifiedPem, PkiError> {
         let key = KeyPair::generate()?;
         let mut params = base_params(Vec::new())?;
-        params.distinguished_name = dn(code, name);
+        params.distinguished_name = dn(common_name, organization);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         let cert = params.signed_by(&key, &self.issuer)?;
@@ -128,6 +133,13 @@ impl PkiPaths {
     pub fn facility_key(&self, code: &str) -> PathBuf {
         self.dir.join(format!("{code}.key"))
     }
+    /// The admin client certificate (CommonName "onshi-admin").
+    pub fn admin_cert(&self) -> PathBuf {
+        self.dir.join("admin.pem")
+    }
+    pub fn admin_key(&self) -> PathBuf {
+        self.dir.join("admin.key")
+    }
 }
 
 fn read(path: &Path) -> Result<String, PkiError> {
@@ -158,6 +170,12 @@ pub fn ensure(dir: &Path, facilities: &[(&str, &str)]) -> Result<(PkiPaths, Vec<
         write(&paths.server_cert(), &s.cert_pem)?;
         write(&paths.server_key(), &s.key_pem)?;
         created.push(paths.server_cert());
+    }
+    if !(paths.admin_cert().exists() && paths.admin_key().exists()) {
+        let a = ca.issue_client(crate::service::admin::ADMIN_COMMON_NAME, "onshi administration")?;
+        write(&paths.admin_cert(), &a.cert_pem)?;
+        write(&paths.admin_key(), &a.key_pem)?;
+        created.push(paths.admin_cert());
     }
     for (code, name) in facilities {
         if paths.facility_cert(code).exists() && paths.facility_key(code).exists() {

@@ -13,13 +13,12 @@ use std::time::{Duration, Instant};
 use onshi_domain::date::Date;
 use onshi_domain::population::{BLOCK_SIZE, MAX_PERSONS, Population, scenarios};
 use onshi_domain::qualification::{Person, spans_of};
-use rocksdb::WriteBatch;
 use thiserror::Error;
 
 use crate::service::convert::encode_result;
 use crate::store::bulk::SstSet;
 use crate::store::values::{CardValue, QualificationRecord, ResultParts, RevokedCard};
-use crate::store::{PopulationMeta, Store, StoreError, keys};
+use crate::store::{PersonEntries, PopulationMeta, Store, StoreError, keys};
 
 #[derive(Debug, Error)]
 pub enum SeedError {
@@ -51,19 +50,6 @@ pub struct SeedReport {
     pub scenario_persons: usize,
     pub sst_files: usize,
     pub elapsed: Duration,
-}
-
-/// The records of one person, encoded for the store.
-#[derive(Debug, Default)]
-pub struct PersonEntries {
-    /// Active cards: serial → card value.
-    pub cards: Vec<(String, Vec<u8>)>,
-    /// Revoked cards: serial → revoked-card value.
-    pub revoked: Vec<(String, Vec<u8>)>,
-    /// Qualification key → record.
-    pub qualifications: Vec<([u8; 9], Vec<u8>)>,
-    /// Index key → qualification key.
-    pub index: Vec<(Vec<u8>, [u8; 9])>,
 }
 
 /// Encodes every record of a person.
@@ -102,23 +88,9 @@ pub fn person_entries(person: &Person) -> PersonEntries {
     out
 }
 
-/// Writes a person's records with ordinary (logged) writes, in one batch.
+/// Writes a person's records and full record (for later changes) in one logged batch.
 pub fn write_person(store: &Store, person: &Person) -> Result<(), StoreError> {
-    let e = person_entries(person);
-    let mut batch = WriteBatch::default();
-    for (k, v) in &e.cards {
-        store.batch_put(&mut batch, keys::CF_CARD_RESULTS, k.as_bytes(), v)?;
-    }
-    for (k, v) in &e.revoked {
-        store.batch_put(&mut batch, keys::CF_CARDS, k.as_bytes(), v)?;
-    }
-    for (k, v) in &e.qualifications {
-        store.batch_put(&mut batch, keys::CF_QUALIFICATIONS, k, v)?;
-    }
-    for (k, v) in &e.index {
-        store.batch_put(&mut batch, keys::CF_INSURED_INDEX, k, v)?;
-    }
-    store.write(batch)
+    store.replace_person(&PersonEntries::default(), &person_entries(person), person)
 }
 
 /// One block's worth of sorted entries.
@@ -144,42 +116,47 @@ fn generate(pop: &Population, range: std::ops::Range<u64>) -> BlockEntries {
     b
 }
 
-/// Seeds `store` unless it already holds this population. `progress` is called with the number
-/// of population people written so far.
+/// Seeds `store` unless it already holds this population; a store holding fewer people of the
+/// same seed grows to `spec.persons`. `progress` is called with the people written so far.
 pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Result<SeedReport, SeedError> {
     let started = Instant::now();
     if spec.persons > MAX_PERSONS {
         return Err(SeedError::TooMany);
     }
+    let mut from = 0;
+    let mut as_of = spec.as_of;
     if let Some(found) = store.population()? {
-        if found.seed == spec.seed && found.persons == spec.persons {
-            return Ok(SeedReport {
-                wrote: false,
-                persons: found.persons,
-                scenario_persons: 0,
-                sst_files: 0,
-                elapsed: started.elapsed(),
+        if found.seed == spec.seed && found.persons >= spec.persons {
+            let elapsed = started.elapsed();
+            return Ok(SeedReport { wrote: false, persons: found.persons, scenario_persons: 0, sst_files: 0, elapsed });
+        }
+        if found.seed != spec.seed {
+            return Err(SeedError::DifferentPopulation {
+                found_seed: found.seed,
+                found_persons: found.persons,
+                seed: spec.seed,
+                persons: spec.persons,
             });
         }
-        return Err(SeedError::DifferentPopulation {
-            found_seed: found.seed,
-            found_persons: found.persons,
-            seed: spec.seed,
-            persons: spec.persons,
-        });
+        from = found.persons;
+        as_of = found.as_of_date().unwrap_or(spec.as_of);
     }
-    let pop = Population::new(spec.seed, spec.as_of);
+    let pop = Population::new(spec.seed, as_of);
     let tmp: PathBuf = store.path().join("ingest-tmp");
     let mut card_files = SstSet::new(store, keys::CF_CARD_RESULTS, &tmp)?;
     let mut qual_files = SstSet::new(store, keys::CF_QUALIFICATIONS, &tmp)?;
     let mut index_files = SstSet::new(store, keys::CF_INSURED_INDEX, &tmp)?;
-    let mut index: Vec<(Vec<u8>, [u8; 9])> = Vec::with_capacity((spec.persons + spec.persons / 5) as usize);
+    let count = spec.persons - from;
+    let mut index: Vec<(Vec<u8>, [u8; 9])> = Vec::with_capacity((count + count / 5) as usize);
 
     let blocks = spec.persons.div_ceil(BLOCK_SIZE);
     let mut done = 0;
     for block in pop.block_order(blocks) {
-        let start = block * BLOCK_SIZE;
+        let start = (block * BLOCK_SIZE).max(from);
         let end = ((block + 1) * BLOCK_SIZE).min(spec.persons);
+        if start >= end {
+            continue;
+        }
         let mid = start + (end - start) / 2;
         // Two halves on two threads; the first half's entries come first, so the
         // qualification keys (person id order) stay sorted.
@@ -193,9 +170,9 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
         index.extend(a.index);
         index.extend(b.index);
         a.cards.sort_unstable_by(|x, y| x.0.cmp(&y.0));
-        card_files.write_sorted(&format!("{block:05}"), a.cards.iter().map(|(k, v)| (k.as_bytes(), v.as_slice())))?;
-        qual_files
-            .write_sorted(&format!("{block:05}"), a.qualifications.iter().map(|(k, v)| (&k[..], v.as_slice())))?;
+        let name = format!("{block:05}-{start}");
+        card_files.write_sorted(&name, a.cards.iter().map(|(k, v)| (k.as_bytes(), v.as_slice())))?;
+        qual_files.write_sorted(&name, a.qualifications.iter().map(|(k, v)| (&k[..], v.as_slice())))?;
         done += end - start;
         progress(done);
     }
@@ -205,19 +182,21 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
     index.dedup_by(|later, earlier| later.0 == earlier.0);
     const INDEX_FILE_ENTRIES: usize = 4_000_000;
     for (n, chunk) in index.chunks(INDEX_FILE_ENTRIES).enumerate() {
-        index_files.write_sorted(&format!("{n:05}"), chunk.iter().map(|(k, v)| (k.as_slice(), &v[..])))?;
+        index_files.write_sorted(&format!("{n:05}-{from}"), chunk.iter().map(|(k, v)| (k.as_slice(), &v[..])))?;
     }
     drop(index);
     let sst_files = card_files.ingest()? + qual_files.ingest()? + index_files.ingest()?;
     let _ = std::fs::remove_dir(&tmp);
 
     let mut scenario_persons = 0;
-    for scenario in scenarios::all(spec.as_of) {
-        for person in &scenario.persons {
-            write_person(store, person)?;
-            scenario_persons += 1;
+    if from == 0 {
+        for scenario in scenarios::all(as_of) {
+            for person in &scenario.persons {
+                write_person(store, person)?;
+                scenario_persons += 1;
+            }
         }
     }
-    store.put_population(&PopulationMeta { seed: spec.seed, persons: spec.persons, as_of: spec.as_of.to_u32() })?;
-    Ok(SeedReport { wrote: true, persons: spec.persons, scenario_persons, sst_files, elapsed: started.elapsed() })
+    store.put_population(&PopulationMeta { seed: spec.seed, persons: spec.persons, as_of: as_of.to_u32() })?;
+    Ok(SeedReport { wrote: true, persons: count, scenario_persons, sst_files, elapsed: started.elapsed() })
 }

@@ -5,15 +5,18 @@ use std::future::Future;
 use std::sync::Arc;
 
 use onshi_proto::served::access_history_service_server::AccessHistoryServiceServer;
+use onshi_proto::served::admin_service_server::AdminServiceServer;
 use onshi_proto::served::checkup_service_server::CheckupServiceServer;
 use onshi_proto::served::medication_service_server::MedicationServiceServer;
 use onshi_proto::served::qualification_service_server::QualificationServiceServer;
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tonic::transport::Server;
+use tonic_health::ServingStatus;
 
 use crate::service::App;
 use crate::service::access_history::AccessHistory;
+use crate::service::admin::Admin;
 use crate::service::medical::{Checkup, Medication};
 use crate::service::qualification::Qualification;
 use crate::transport;
@@ -49,10 +52,26 @@ pub async fn run(
         return Err(RunError::PlaintextNotLoopback(addr));
     }
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<QualificationServiceServer<Qualification>>().await;
-    health_reporter.set_serving::<MedicationServiceServer<Medication>>().await;
-    health_reporter.set_serving::<CheckupServiceServer<Checkup>>().await;
-    health_reporter.set_serving::<AccessHistoryServiceServer<AccessHistory>>().await;
+    // Health follows readiness (seeding done) and outage faults.
+    let mut changes = app.serving.subscribe();
+    let watched = app.clone();
+    let health_task = tokio::spawn(async move {
+        loop {
+            let status = if watched.healthy() { ServingStatus::Serving } else { ServingStatus::NotServing };
+            for name in [
+                "",
+                "onshi.v1.QualificationService",
+                "onshi.v1.MedicationService",
+                "onshi.v1.CheckupService",
+                "onshi.v1.AccessHistoryService",
+            ] {
+                health_reporter.set_service_status(name, status).await;
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    });
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(onshi_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -69,7 +88,7 @@ pub async fn run(
     let checkup = CheckupServiceServer::new(Checkup(app.clone())).max_decoding_message_size(MAX_REQUEST_BYTES);
     let access_history =
         AccessHistoryServiceServer::new(AccessHistory(app)).max_decoding_message_size(MAX_REQUEST_BYTES);
-    Server::builder()
+    let served = Server::builder()
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -77,6 +96,44 @@ pub async fn run(
         .add_service(medication)
         .add_service(checkup)
         .add_service(access_history)
+        .serve_with_incoming_shutdown(transport::incoming(listener, tls), shutdown)
+        .await;
+    health_task.abort();
+    served?;
+    Ok(())
+}
+
+/// Serves the admin API (with health and reflection) on its own listener until `shutdown`. With
+/// `tls`, only the "onshi-admin" client certificate is let in; without, the listener must be on
+/// a loopback address.
+pub async fn run_admin(
+    listener: TcpListener,
+    app: App,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), RunError> {
+    let addr = listener.local_addr()?;
+    if tls.is_none() && !addr.ip().is_loopback() {
+        return Err(RunError::PlaintextNotLoopback(addr));
+    }
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<AdminServiceServer<Admin>>().await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(onshi_proto::ADMIN_FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(onshi_proto::ADMIN_FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let admin = AdminServiceServer::new(Admin(app)).max_decoding_message_size(MAX_REQUEST_BYTES);
+    Server::builder()
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(admin)
         .serve_with_incoming_shutdown(transport::incoming(listener, tls), shutdown)
         .await?;
     Ok(())

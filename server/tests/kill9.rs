@@ -18,7 +18,7 @@ use onshi_proto::v1::{CardReaderInfo, ConfirmByCardRequest};
 use onshi_server::config::Config;
 use onshi_server::demo;
 use onshi_server::pki;
-use onshi_server::store::Store;
+use onshi_server::store::StoreHandle;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 const CLINIC: &str = "1312345679";
@@ -59,6 +59,21 @@ fn start(config: &Path) -> (Child, SocketAddr) {
     }
 }
 
+/// Waits (bounded) until health says SERVING: the server seeds after it starts listening.
+async fn wait_until_serving(channel: Channel) {
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    for _ in 0..600 {
+        let reply = health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await;
+        if reply
+            .is_ok_and(|r| r.into_inner().status() == tonic_health::pb::health_check_response::ServingStatus::Serving)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not become SERVING within a minute");
+}
+
 async fn client(dir: &Path, addr: SocketAddr) -> QualificationServiceClient<Channel> {
     let pki = dir.join("pki");
     let read = |name: String| std::fs::read(pki.join(name)).expect("PKI file");
@@ -73,6 +88,7 @@ async fn client(dir: &Path, addr: SocketAddr) -> QualificationServiceClient<Chan
         .connect()
         .await
         .expect("connect");
+    wait_until_serving(channel.clone()).await;
     QualificationServiceClient::new(channel)
 }
 
@@ -88,6 +104,7 @@ async fn consents_survive_sigkill_and_restart() {
     pki::ensure(&dir.path().join("pki"), &facilities).expect("PKI");
     let mut config: Config = demo::demo_config(dir.path(), 500, "127.0.0.1:0".parse().expect("addr"));
     config.population.persons = 500;
+    config.admin.listen = "127.0.0.1:0".parse().expect("addr");
     let config_path = dir.path().join("onshi.toml");
     std::fs::write(&config_path, toml::to_string(&config).expect("config TOML")).expect("write config");
 
@@ -117,7 +134,8 @@ async fn consents_survive_sigkill_and_restart() {
     let facility = MedicalInstitutionCode::parse(CLINIC, CheckDigits::Strict).expect("code");
     let person = PersonId(SCENARIO_ID_BASE + 1);
     {
-        let store = Store::open(&config.data_dir, Default::default()).expect("store reopens after SIGKILL");
+        let handle = StoreHandle::open(&config.data_dir, Default::default()).expect("store reopens after SIGKILL");
+        let store = handle.get();
         let consent =
             store.consent(&facility, person, ConsentKind::Pharmacists).expect("read").expect("consent survived");
         assert_eq!(consent.given_at, given.unix_seconds());
@@ -142,6 +160,7 @@ async fn consents_survive_sigkill_and_restart() {
     assert_eq!(reply.message_body.expect("body").qualification_validity, "1");
     drop(c);
     kill9(child);
-    let store = Store::open(&config.data_dir, Default::default()).expect("store");
+    let handle = StoreHandle::open(&config.data_dir, Default::default()).expect("store");
+    let store = handle.get();
     assert!(store.consent(&facility, person, ConsentKind::Pharmacists).expect("read").is_some());
 }

@@ -18,7 +18,7 @@ use crate::kana::to_half_width;
 use crate::qualification::{
     Card, ElderlyRecipient, LimitCertificate, Loss, Person, PersonId, Qualification, SpecificDiseaseCertificate,
 };
-use crate::result_codes::{self, ResultCode};
+use crate::result_codes::ResultKey;
 
 use super::{InsuredKeys, SCENARIO_ID_BASE};
 
@@ -37,7 +37,7 @@ pub struct Expectation {
     pub ask: Ask,
     pub validity: QualificationValidity,
     /// The processing result code that comes with the answer, if any.
-    pub result_code: Option<ResultCode>,
+    pub result_code: Option<ResultKey>,
     /// How many qualifications the result list holds.
     pub results: usize,
 }
@@ -144,7 +144,7 @@ fn card(n: u8, issued: &str, expires: &str) -> Card {
     Card { serial: serial(n), issued: d(issued), expires: d(expires), revoked: None }
 }
 
-fn expect_card(n: u8, validity: QualificationValidity, result_code: Option<ResultCode>, results: usize) -> Expectation {
+fn expect_card(n: u8, validity: QualificationValidity, result_code: Option<ResultKey>, results: usize) -> Expectation {
     Expectation { ask: Ask::Card(serial(n)), validity, result_code, results }
 }
 
@@ -282,7 +282,7 @@ pub fn all(as_of: Date) -> Vec<Scenario> {
             persons: Vec::new(),
             expectations: vec![
                 expect_insured(&k, d("19900101"), NotFound, 0),
-                expect_card(5, NotFound, Some(result_codes::CERTIFICATE_UNKNOWN), 0),
+                expect_card(5, NotFound, Some(ResultKey::CertificateUnknown), 0),
             ],
         });
     }
@@ -303,7 +303,7 @@ pub fn all(as_of: Date) -> Vec<Scenario> {
             description: "A reissued card: the old serial A…06 is revoked (result code 2101), the new serial A…16 answers 1.",
             persons: vec![b.person(vec![old, new], vec![q])],
             expectations: vec![
-                expect_card(6, NotFound, Some(result_codes::CERTIFICATE_REVOKED), 0),
+                expect_card(6, NotFound, Some(ResultKey::CertificateRevoked), 0),
                 expect_card(16, Valid, None, 1),
                 expect_insured(&k, b.birth, Valid, 1),
             ],
@@ -328,7 +328,7 @@ pub fn all(as_of: Date) -> Vec<Scenario> {
             key: "certificate-expiring",
             description: "The card's certificate expires 60 days after the store's reference date: validity 1 with result code 1101.",
             persons: vec![b.person(vec![c], vec![q])],
-            expectations: vec![expect_card(7, Valid, Some(result_codes::CERTIFICATE_EXPIRES_SOON), 1)],
+            expectations: vec![expect_card(7, Valid, Some(ResultKey::CertificateExpiresSoon), 1)],
         });
     }
 

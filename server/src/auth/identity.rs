@@ -15,6 +15,8 @@ pub struct CertificateIdentity {
     /// SHA-256 of the certificate (DER), lowercase hex, for allow-list entries bound to one
     /// certificate.
     pub sha256: String,
+    /// The subject CommonName as written (the admin certificate's is "onshi-admin").
+    pub common_name: Option<String>,
 }
 
 /// What a connection tells about its peer; cheap to clone (one `Arc`).
@@ -41,15 +43,19 @@ impl ConnIdentity {
 /// Reads the facility code from a client certificate's subject CommonName.
 pub fn certificate_identity(der: &[u8]) -> CertificateIdentity {
     let sha256 = hex(&Sha256::digest(der));
+    let mut common_name = None;
     let facility = match x509_parser::parse_x509_certificate(der) {
         Ok((_, cert)) => match cert.subject().iter_common_name().next().map(|cn| cn.as_str()) {
-            Some(Ok(cn)) => MedicalInstitutionCode::parse(cn, CheckDigits::Lenient)
-                .map_err(|e| format!("the certificate's CommonName {cn:?} is not a 医療機関コード: {e}")),
+            Some(Ok(cn)) => {
+                common_name = Some(cn.to_owned());
+                MedicalInstitutionCode::parse(cn, CheckDigits::Lenient)
+                    .map_err(|e| format!("the certificate's CommonName {cn:?} is not a 医療機関コード: {e}"))
+            }
             _ => Err("the certificate has no CommonName naming a 医療機関コード".to_owned()),
         },
         Err(e) => Err(format!("the certificate does not parse: {e}")),
     };
-    CertificateIdentity { facility, sha256 }
+    CertificateIdentity { facility, sha256, common_name }
 }
 
 /// Lowercase hex of bytes.

@@ -151,7 +151,11 @@ mod tests {
         let cert = |sha: &str| {
             ConnIdentity(std::sync::Arc::new(identity::ConnIdentityInner {
                 peer: None,
-                certificate: Some(CertificateIdentity { facility: Ok(code("0110113719")), sha256: sha.into() }),
+                certificate: Some(CertificateIdentity {
+                    facility: Ok(code("0110113719")),
+                    sha256: sha.into(),
+                    common_name: None,
+                }),
             }))
         };
         assert!(authorize(Some(&cert("AB")), None, &list, CheckDigits::Strict).is_ok());

@@ -51,7 +51,8 @@ impl App {
                 "is invalid".to_owned(),
             )]));
         };
-        let person: PersonId = match self.store.card(&serial)? {
+        let store = self.store.get();
+        let person: PersonId = match store.card(&serial)? {
             CardLookup::Active(value) => CardValue::decode(&value).map_err(StoreError::from)?.person,
             CardLookup::Revoked(r) => r.person,
             CardLookup::Unknown => {
@@ -67,7 +68,7 @@ impl App {
             )]));
         }
         let size = if req.page_size == 0 { DEFAULT_PAGE_SIZE } else { req.page_size } as usize;
-        let (records, next) = self.store.access_history(person, size, after.as_deref())?;
+        let (records, next) = store.access_history(person, size, after.as_deref())?;
         Ok(ListAccessHistoryResponse {
             access_record: records
                 .into_iter()
@@ -97,7 +98,10 @@ impl AccessHistoryService for AccessHistory {
         request: Request<ListAccessHistoryRequest>,
     ) -> Result<Response<ListAccessHistoryResponse>, Status> {
         // Any allowed client may read it (see access_history.proto).
-        self.0.caller(&request)?;
-        Ok(Response::new(self.0.access_history(request.get_ref())?))
+        self.0
+            .unary("/onshi.v1.AccessHistoryService/ListAccessHistory", request, |app, _caller, req| {
+                app.access_history(req)
+            })
+            .await
     }
 }

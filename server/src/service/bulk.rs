@@ -8,7 +8,7 @@
 //! move the clock instead of sleeping.
 
 use onshi_domain::codes::{ProcessingResultStatus, QualificationValidity, ReferenceClassification, SegmentOfResult};
-use onshi_domain::result_codes;
+use onshi_domain::result_codes::ResultKey;
 use onshi_proto::served::{
     BulkConfirmDownloadRequest, BulkConfirmDownloadResponse, BulkConfirmUnit, BulkConfirmUploadRequest,
     BulkConfirmUploadResponse,
@@ -91,7 +91,7 @@ impl App {
                         }
                         _ => String::new(),
                     };
-                    let code = result_codes::INVALID_SEARCH_INFO;
+                    let code = self.codes.get(ResultKey::InvalidSearchInfo);
                     let mut b = body(code.status, Some(code), None, Vec::new());
                     b.processing_result_message = format!("{} {detail}", code.message);
                     b
@@ -113,7 +113,7 @@ impl App {
         let mut n = self.clock.unix_now() as u64 ^ (u64::from(caller.code.prefecture()) << 56);
         let reception = loop {
             let candidate = reception_number(&date, n);
-            if self.store.bulk_job(&candidate)?.is_none() {
+            if self.store.get().bulk_job(&candidate)?.is_none() {
                 break candidate;
             }
             n = n.wrapping_add(1);
@@ -121,12 +121,12 @@ impl App {
         let job = BulkJob {
             facility: *caller.code.as_bytes(),
             created_at: now.unix_seconds(),
-            ready_at: now.unix_seconds() + self.bulk_processing_secs,
+            ready_at: now.unix_seconds() + self.bulk_processing_secs + self.faults.bulk_delay(caller.code.as_str()),
             counts,
             units: units.iter().map(Vec::as_slice).collect(),
         };
         changes.bulk_job(reception.clone(), job.encode());
-        self.store.commit(changes)?;
+        self.store.get().commit(changes)?;
         Ok(BulkConfirmUploadResponse {
             message_header: Some(result_header(
                 caller,
@@ -153,7 +153,8 @@ impl App {
         }
         v.finish()?;
         let not_found = || ServiceError::NotFound { what: "reception number", reason: "RECEPTION_NUMBER_NOT_FOUND" };
-        let stored = self.store.bulk_job(&req.reception_number)?.ok_or_else(not_found)?;
+        let store = self.store.get();
+        let stored = store.bulk_job(&req.reception_number)?.ok_or_else(not_found)?;
         let job = BulkJob::decode(&stored).map_err(StoreError::from)?;
         // Another facility's job does not exist for this caller.
         if &job.facility != caller.code.as_bytes() {

@@ -6,7 +6,7 @@ use onshi_domain::codes::{ConsentKind, ProcessingResultStatus, ReferenceClassifi
 use onshi_domain::date::{Date, JstDateTime};
 use onshi_domain::medical::{checkups, medication};
 use onshi_domain::qualification::PersonId;
-use onshi_domain::result_codes::{self, ResultCode};
+use onshi_domain::result_codes::{ResultCode, ResultKey};
 use onshi_proto::served::checkup_service_server::CheckupService;
 use onshi_proto::served::medication_service_server::MedicationService;
 use onshi_proto::served::{
@@ -21,8 +21,8 @@ use super::App;
 use super::errors::{ServiceError, Violations};
 use super::qualification::{PersonMatch, SearchFields, parse_search, result_header, validate_header};
 use crate::auth::Caller;
-use crate::store::ChangeSet;
 use crate::store::values::ConsentValue;
+use crate::store::{ChangeSet, keys};
 
 /// The name a consent kind has in errors and the access history.
 fn kind_name(kind: ConsentKind) -> &'static str {
@@ -78,8 +78,8 @@ impl App {
         };
         let Some((query, birthdate)) = parse_search(caller, fields, "patient_search_info", v) else { return Ok(None) };
         Ok(Some(match self.resolve_person(&query)? {
-            PersonMatch::None => Found::Refused(result_codes::NO_MATCH),
-            PersonMatch::Several => Found::Refused(result_codes::SEVERAL_MATCH),
+            PersonMatch::None => Found::Refused(self.codes.get(ResultKey::NoMatch).clone()),
+            PersonMatch::Several => Found::Refused(self.codes.get(ResultKey::SeveralMatch).clone()),
             PersonMatch::One(person, base) => {
                 let sex1 = onshi_proto::v1::ResultOfQualificationConfirmation::decode(base.as_slice())
                     .map(|r| r.sex1)
@@ -97,7 +97,7 @@ impl App {
         kind: ConsentKind,
         now: JstDateTime,
     ) -> Result<ConsentValue, ServiceError> {
-        match self.store.consent(&caller.code, person, kind)? {
+        match self.store.get().consent(&caller.code, person, kind)? {
             None => Err(ServiceError::ConsentMissing(kind_name(kind))),
             Some(c) if now.unix_seconds() >= c.available_until => Err(ServiceError::ConsentExpired {
                 kind: kind_name(kind),
@@ -124,7 +124,7 @@ impl App {
             person,
             self.access_record(caller, now, kind_name(kind), at(consent.given_at), at(consent.available_until), detail),
         );
-        Ok(self.store.commit(changes)?)
+        Ok(self.store.get().commit(changes)?)
     }
 
     fn medication_info(
@@ -163,8 +163,8 @@ impl App {
                     message_header,
                     message_body: Some(MedicationInfoBody {
                         processing_result_status: code.status.code().to_owned(),
-                        processing_result_code: code.code.to_owned(),
-                        processing_result_message: code.message.to_owned(),
+                        processing_result_code: code.code.clone(),
+                        processing_result_message: code.message.clone(),
                         monthly_medication_info: Vec::new(),
                     }),
                 });
@@ -180,13 +180,9 @@ impl App {
             start,
             last_day_of_month(end),
         );
-        let mut months: Vec<MonthlyMedicationInfo> = Vec::new();
-        for r in records {
-            let month = format!("{:04}{:02}", r.date.year(), r.date.month());
-            if months.last().is_none_or(|m| m.dispensing_month != month) {
-                months.push(MonthlyMedicationInfo { dispensing_month: month, dispensing_info: Vec::new() });
-            }
-            let info = DispensingInfo {
+        let mut infos: Vec<DispensingInfo> = records
+            .into_iter()
+            .map(|r| DispensingInfo {
                 dispensing_date: r.date.yyyymmdd(),
                 dispensing_medical_institution_code: r.pharmacy.code(),
                 dispensing_medical_institution_name: r.pharmacy.name.to_owned(),
@@ -204,7 +200,26 @@ impl App {
                         times: l.days.to_string(),
                     })
                     .collect(),
-            };
+            })
+            .collect();
+        // Records added through the admin API show at once (no claims lag).
+        for bytes in self.store.get().medical_records(
+            keys::CF_MEDICATION_RECORDS,
+            subject.person,
+            start,
+            last_day_of_month(end),
+        )? {
+            if let Ok(info) = DispensingInfo::decode(bytes.as_slice()) {
+                infos.push(info);
+            }
+        }
+        infos.sort_by(|a, b| a.dispensing_date.cmp(&b.dispensing_date));
+        let mut months: Vec<MonthlyMedicationInfo> = Vec::new();
+        for info in infos {
+            let month = info.dispensing_date.get(..6).unwrap_or_default().to_owned();
+            if months.last().is_none_or(|m| m.dispensing_month != month) {
+                months.push(MonthlyMedicationInfo { dispensing_month: month, dispensing_info: Vec::new() });
+            }
             if let Some(m) = months.last_mut() {
                 m.dispensing_info.push(info);
             }
@@ -247,8 +262,8 @@ impl App {
                     message_header,
                     message_body: Some(SpecificHealthCheckupBody {
                         processing_result_status: code.status.code().to_owned(),
-                        processing_result_code: code.code.to_owned(),
-                        processing_result_message: code.message.to_owned(),
+                        processing_result_code: code.code.clone(),
+                        processing_result_message: code.message.clone(),
                         specific_health_checkup_info: Vec::new(),
                     }),
                 });
@@ -306,8 +321,11 @@ impl MedicationService for Medication {
         &self,
         request: Request<GetMedicationInfoRequest>,
     ) -> Result<Response<GetMedicationInfoResponse>, Status> {
-        let caller = self.0.caller(&request)?;
-        Ok(Response::new(self.0.medication_info(&caller, request.get_ref())?))
+        self.0
+            .unary("/onshi.v1.MedicationService/GetMedicationInfo", request, |app, caller, req| {
+                app.medication_info(caller, req)
+            })
+            .await
     }
 }
 
@@ -321,7 +339,10 @@ impl CheckupService for Checkup {
         &self,
         request: Request<GetSpecificHealthCheckupInfoRequest>,
     ) -> Result<Response<GetSpecificHealthCheckupInfoResponse>, Status> {
-        let caller = self.0.caller(&request)?;
-        Ok(Response::new(self.0.checkup_info(&caller, request.get_ref())?))
+        self.0
+            .unary("/onshi.v1.CheckupService/GetSpecificHealthCheckupInfo", request, |app, caller, req| {
+                app.checkup_info(caller, req)
+            })
+            .await
     }
 }

@@ -3,12 +3,14 @@
 //! assembled from the store's ready-to-serve bytes.
 
 pub mod access_history;
+pub mod admin;
 pub mod bulk;
 pub mod convert;
 pub mod errors;
 pub mod medical;
 pub mod qualification;
 pub mod reference;
+pub mod shell;
 pub mod stream;
 
 use std::sync::Arc;
@@ -18,14 +20,15 @@ use tonic::Request;
 
 use crate::auth::{self, AllowList, Caller, ConnIdentity, FACILITY_HEADER};
 use crate::clock::Clock;
-use crate::store::Store;
+use crate::store::StoreHandle;
 
 use self::errors::ServiceError;
 
 /// Everything a request handler needs, shared by all services.
 #[derive(Debug, Clone)]
 pub struct App {
-    pub store: Arc<Store>,
+    /// The live store (swapped by reset and restore).
+    pub store: Arc<StoreHandle>,
     pub allow_list: Arc<AllowList>,
     pub clock: Arc<Clock>,
     /// Check-digit validation for facilities whose entry does not say.
@@ -34,9 +37,62 @@ pub struct App {
     pub population_seed: u64,
     /// How long a 一括照会 job answers "processing" after its upload.
     pub bulk_processing_secs: i64,
+    /// The processing result codes and messages in effect.
+    pub codes: Arc<onshi_domain::result_codes::ResultCodes>,
+    /// Faults injected through the admin API.
+    pub faults: Arc<crate::faults::Faults>,
+    /// The request journal.
+    pub journal: Arc<crate::journal::Journal>,
+    /// Whether the facility API serves (seeding done, no outage), as health reports it.
+    pub serving: Arc<Serving>,
+}
+
+/// Readiness: the facility API answers once the store is seeded; health says SERVING when it is
+/// ready and no outage fault is set. Changes are announced on a watch channel.
+#[derive(Debug)]
+pub struct Serving {
+    ready: std::sync::atomic::AtomicBool,
+    changed: tokio::sync::watch::Sender<()>,
+}
+
+impl Serving {
+    pub fn new(ready: bool) -> Serving {
+        Serving { ready: std::sync::atomic::AtomicBool::new(ready), changed: tokio::sync::watch::channel(()).0 }
+    }
+
+    pub fn ready(&self) -> bool {
+        self.ready.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, std::sync::atomic::Ordering::Release);
+        self.changed.send_replace(());
+    }
+
+    /// Announces a change that may affect health (an outage fault set or cleared).
+    pub fn notify(&self) {
+        self.changed.send_replace(());
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<()> {
+        self.changed.subscribe()
+    }
 }
 
 impl App {
+    /// Whether health should say SERVING.
+    pub fn healthy(&self) -> bool {
+        self.serving.ready() && !self.faults.outage()
+    }
+
+    /// Reloads the allow-list from the live store (after admin changes, reset or restore).
+    pub fn reload_allow_list(&self) -> Result<(), ServiceError> {
+        let facilities = self.store.get().facilities()?;
+        self.allow_list
+            .replace(facilities)
+            .map_err(|e| ServiceError::BadRequest(vec![("facilities".into(), e.to_string())]))
+    }
+
     /// The allowed facility making `request`, or why it may not.
     pub fn caller<T>(&self, request: &Request<T>) -> Result<Caller, ServiceError> {
         let identity = request.extensions().get::<ConnIdentity>();

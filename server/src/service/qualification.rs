@@ -22,7 +22,7 @@ use onshi_domain::ids::{
     CertificateSerial, InsuredBranchNumber, InsuredCardSymbol, InsuredIdentificationNumber, InsurerNumber,
 };
 use onshi_domain::qualification::{PersonId, Span, card_choice};
-use onshi_domain::result_codes::{self, ResultCode};
+use onshi_domain::result_codes::{ResultCode, ResultKey};
 use onshi_proto::served::qualification_service_server::QualificationService;
 use onshi_proto::served::{
     BulkConfirmDownloadRequest, BulkConfirmDownloadResponse, BulkConfirmUploadRequest, BulkConfirmUploadResponse,
@@ -126,20 +126,20 @@ fn response(
 
 pub(crate) fn body(
     status: ProcessingResultStatus,
-    code: Option<ResultCode>,
+    code: Option<&ResultCode>,
     validity: Option<QualificationValidity>,
     results: Vec<Bytes>,
 ) -> QualificationConfirmationBody {
     QualificationConfirmationBody {
         processing_result_status: status.code().to_owned(),
-        processing_result_code: code.map(|c| c.code.to_owned()).unwrap_or_default(),
-        processing_result_message: code.map(|c| c.message.to_owned()).unwrap_or_default(),
+        processing_result_code: code.map(|c| c.code.clone()).unwrap_or_default(),
+        processing_result_message: code.map(|c| c.message.clone()).unwrap_or_default(),
         qualification_validity: validity.map(|v| v.code().to_owned()).unwrap_or_default(),
         result_list: results,
     }
 }
 
-fn error_body(code: ResultCode) -> QualificationConfirmationBody {
+fn error_body(code: &ResultCode) -> QualificationConfirmationBody {
     body(code.status, Some(code), Some(QualificationValidity::NotFound), Vec::new())
 }
 
@@ -221,7 +221,7 @@ pub(crate) enum PersonMatch {
 impl App {
     /// The stored qualification records matching a query.
     pub(crate) fn lookup(&self, q: &InsuredQuery) -> Result<Vec<Vec<u8>>, ServiceError> {
-        Ok(self.store.insured(&q.prefix, q.branch, MAX_MATCHES)?)
+        Ok(self.store.get().insured(&q.prefix, q.branch, MAX_MATCHES)?)
     }
 
     /// The one person a search identifies (any qualification, valid or not: history follows the
@@ -269,7 +269,7 @@ impl App {
         };
         let mut results = Vec::with_capacity(matches.len());
         for (record, _) in &matches {
-            let reference = self.store.reference_number(&caller.code, record.person)?.unwrap_or_default();
+            let reference = self.store.get().reference_number(&caller.code, record.person)?.unwrap_or_default();
             if show_limit && !record.parts.limit.is_empty() {
                 changes.access(
                     record.person,
@@ -331,7 +331,7 @@ impl App {
         };
         let mut changes = ChangeSet::default();
         let body = self.insured_body(caller, now, header.date, &query, limit_consent, &mut changes)?;
-        self.store.commit(changes)?;
+        self.store.get().commit(changes)?;
         Ok(response(caller, &header, now, ReferenceClassification::InsuredNumber, body))
     }
 
@@ -384,17 +384,21 @@ impl App {
         };
 
         let answer = |b| response(caller, &header, now, ReferenceClassification::Card, b);
-        let value = match self.store.card(&serial)? {
+        let store = self.store.get();
+        let value = match store.card(&serial)? {
             CardLookup::Active(value) => value,
-            CardLookup::Revoked(_) => return Ok(answer(error_body(result_codes::CERTIFICATE_REVOKED))),
-            CardLookup::Unknown => return Ok(answer(error_body(result_codes::CERTIFICATE_UNKNOWN))),
+            CardLookup::Revoked(_) => return Ok(answer(error_body(self.codes.get(ResultKey::CertificateRevoked)))),
+            CardLookup::Unknown => return Ok(answer(error_body(self.codes.get(ResultKey::CertificateUnknown)))),
         };
         let card = CardValue::decode(&value).map_err(StoreError::from)?;
         if header.date > card.expires {
-            return Ok(answer(error_body(result_codes::CERTIFICATE_EXPIRED)));
+            return Ok(answer(error_body(self.codes.get(ResultKey::CertificateExpired))));
         }
-        let notice =
-            header.date.add_months(3).filter(|d| card.expires <= *d).map(|_| result_codes::CERTIFICATE_EXPIRES_SOON);
+        let notice = header
+            .date
+            .add_months(3)
+            .filter(|d| card.expires <= *d)
+            .map(|_| self.codes.get(ResultKey::CertificateExpiresSoon));
         let status = notice.map_or(ProcessingResultStatus::Success, |n| n.status);
 
         let mut records = Vec::with_capacity(card.records.len());
@@ -438,8 +442,8 @@ impl App {
         if show_diseases && !parts.diseases.is_empty() {
             changes.access(card.person, self.access_record(caller, now, "specific_diseases_certificate", now, now, ""));
         }
-        let reference = self.store.reference_number(&caller.code, card.person)?.unwrap_or_default();
-        self.store.commit(changes)?;
+        let reference = store.reference_number(&caller.code, card.person)?.unwrap_or_default();
+        store.commit(changes)?;
         let result = assemble(parts, show_limit, show_diseases, &fields, &reference);
         Ok(answer(body(status, notice, Some(validity), vec![result])))
     }
@@ -455,40 +459,45 @@ impl QualificationService for Qualification {
         &self,
         request: Request<ConfirmByInsuredNumberRequest>,
     ) -> Result<Response<QualificationConfirmationResponse>, Status> {
-        let caller = self.0.caller(&request)?;
-        let now = self.0.clock.now();
-        Ok(Response::new(self.0.confirm_insured(&caller, now, request.get_ref())?))
+        self.0
+            .unary("/onshi.v1.QualificationService/ConfirmByInsuredNumber", request, |app, caller, req| {
+                app.confirm_insured(caller, app.clock.now(), req)
+            })
+            .await
     }
 
     async fn confirm_by_card(
         &self,
         request: Request<ConfirmByCardRequest>,
     ) -> Result<Response<QualificationConfirmationResponse>, Status> {
-        let caller = self.0.caller(&request)?;
-        let now = self.0.clock.now();
-        Ok(Response::new(self.0.confirm_card(&caller, now, request.get_ref())?))
+        self.0
+            .unary("/onshi.v1.QualificationService/ConfirmByCard", request, |app, caller, req| {
+                app.confirm_card(caller, app.clock.now(), req)
+            })
+            .await
     }
 
     async fn bulk_confirm_upload(
         &self,
         request: Request<BulkConfirmUploadRequest>,
     ) -> Result<Response<BulkConfirmUploadResponse>, Status> {
-        let caller = self.0.caller(&request)?;
-        let app = self.0.clone();
-        let req = request.into_inner();
-        // Up to 10,000 lookups: off the async workers.
-        let reply = tokio::task::spawn_blocking(move || app.bulk_upload(&caller, &req))
+        // Up to 10,000 lookups: tell the runtime this worker is busy for a while.
+        self.0
+            .unary("/onshi.v1.QualificationService/BulkConfirmUpload", request, |app, caller, req| {
+                tokio::task::block_in_place(|| app.bulk_upload(caller, req))
+            })
             .await
-            .map_err(|e| Status::internal(format!("bulk upload task: {e}")))??;
-        Ok(Response::new(reply))
     }
 
     async fn bulk_confirm_download(
         &self,
         request: Request<BulkConfirmDownloadRequest>,
     ) -> Result<Response<BulkConfirmDownloadResponse>, Status> {
-        let caller = self.0.caller(&request)?;
-        Ok(Response::new(self.0.bulk_download(&caller, request.get_ref())?))
+        self.0
+            .unary("/onshi.v1.QualificationService/BulkConfirmDownload", request, |app, caller, req| {
+                app.bulk_download(caller, req)
+            })
+            .await
     }
 
     type ConfirmStreamStream = Pin<Box<dyn Stream<Item = Result<ConfirmStreamResponse, Status>> + Send + 'static>>;
@@ -497,7 +506,7 @@ impl QualificationService for Qualification {
         &self,
         request: Request<Streaming<ConfirmStreamRequest>>,
     ) -> Result<Response<Self::ConfirmStreamStream>, Status> {
-        let caller = self.0.caller(&request)?;
+        let caller = self.0.admit_stream("/onshi.v1.QualificationService/ConfirmStream", &request).await?;
         Ok(Response::new(self.0.confirm_stream(caller, request.into_inner())))
     }
 
@@ -505,15 +514,21 @@ impl QualificationService for Qualification {
         &self,
         request: Request<RegisterReferenceNumberRequest>,
     ) -> Result<Response<RegisterReferenceNumberResponse>, Status> {
-        let caller = self.0.caller(&request)?;
-        Ok(Response::new(self.0.register_reference_number(&caller, request.get_ref())?))
+        self.0
+            .unary("/onshi.v1.QualificationService/RegisterReferenceNumber", request, |app, caller, req| {
+                app.register_reference_number(caller, req)
+            })
+            .await
     }
 
     async fn register_reference_numbers(
         &self,
         request: Request<RegisterReferenceNumbersRequest>,
     ) -> Result<Response<RegisterReferenceNumbersResponse>, Status> {
-        let caller = self.0.caller(&request)?;
-        Ok(Response::new(self.0.register_reference_numbers(&caller, request.get_ref())?))
+        self.0
+            .unary("/onshi.v1.QualificationService/RegisterReferenceNumbers", request, |app, caller, req| {
+                app.register_reference_numbers(caller, req)
+            })
+            .await
     }
 }

@@ -3,7 +3,7 @@
 //! is never a lookup key, and no facility sees another's.
 
 use onshi_domain::codes::{ProcessingResultStatus, ReferenceClassification, SegmentOfResult};
-use onshi_domain::result_codes::{self, ResultCode};
+use onshi_domain::result_codes::{ResultCode, ResultKey};
 use onshi_proto::served::{
     ReferenceNumberRegistration, ReferenceNumberResult, RegisterReferenceNumberRequest,
     RegisterReferenceNumberResponse, RegisterReferenceNumbersRequest, RegisterReferenceNumbersResponse,
@@ -20,11 +20,11 @@ pub const MAX_REGISTRATIONS: usize = 1_000;
 /// The longest reference number.
 pub const MAX_REFERENCE_CHARS: usize = 20;
 
-fn outcome(code: Option<ResultCode>, number: &str) -> ReferenceNumberResult {
+fn outcome(code: Option<&ResultCode>, number: &str) -> ReferenceNumberResult {
     ReferenceNumberResult {
         processing_result_status: code.map_or(ProcessingResultStatus::Success, |c| c.status).code().to_owned(),
-        processing_result_code: code.map(|c| c.code.to_owned()).unwrap_or_default(),
-        processing_result_message: code.map(|c| c.message.to_owned()).unwrap_or_default(),
+        processing_result_code: code.map(|c| c.code.clone()).unwrap_or_default(),
+        processing_result_message: code.map(|c| c.message.clone()).unwrap_or_default(),
         reference_number: number.to_owned(),
     }
 }
@@ -57,8 +57,8 @@ impl App {
         for (r, query) in registrations.iter().zip(queries) {
             let Some((query, _)) = query else { continue };
             let result = match self.resolve_person(&query)? {
-                PersonMatch::None => outcome(Some(result_codes::NO_MATCH), &r.reference_number),
-                PersonMatch::Several => outcome(Some(result_codes::SEVERAL_MATCH), &r.reference_number),
+                PersonMatch::None => outcome(Some(self.codes.get(ResultKey::NoMatch)), &r.reference_number),
+                PersonMatch::Several => outcome(Some(self.codes.get(ResultKey::SeveralMatch)), &r.reference_number),
                 PersonMatch::One(person, _) => {
                     let number = (!r.reference_number.is_empty()).then(|| r.reference_number.clone());
                     changes.reference_number(caller.code, person, number);
@@ -67,7 +67,7 @@ impl App {
             };
             results.push(result);
         }
-        self.store.commit(changes)?;
+        self.store.get().commit(changes)?;
         Ok(results)
     }
 

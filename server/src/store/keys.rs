@@ -32,6 +32,15 @@ pub const CF_REFERENCE_NUMBERS: &str = "reference_numbers";
 pub const CF_ACCESS_LOG: &str = "access_log";
 /// 一括照会 jobs. Key: reception number (ASCII).
 pub const CF_BULK_JOBS: &str = "bulk_jobs";
+/// Full records (JSON) of people that are not computed from the population: scenario people and
+/// people created or changed through the admin API. Key: person id (u64 BE).
+pub const CF_PERSONS: &str = "persons";
+/// Dispensing records added through the admin API. Key: person id (u64 BE) | date (YYYYMMDD) |
+/// sequence (u64 BE) → encoded onshi.v1.DispensingInfo.
+pub const CF_MEDICATION_RECORDS: &str = "medication_records";
+/// Checkups added through the admin API. Key: person id (u64 BE) | date (YYYYMMDD) | sequence
+/// (u64 BE) → encoded onshi.v1.SpecificHealthCheckupInfo.
+pub const CF_CHECKUP_RECORDS: &str = "checkup_records";
 /// Store-wide metadata. Keys: the `META_*` constants.
 pub const CF_META: &str = "meta";
 
@@ -47,6 +56,9 @@ pub const ALL_CFS: &[&str] = &[
     CF_REFERENCE_NUMBERS,
     CF_ACCESS_LOG,
     CF_BULK_JOBS,
+    CF_PERSONS,
+    CF_MEDICATION_RECORDS,
+    CF_CHECKUP_RECORDS,
 ];
 
 /// The population the store was seeded with (JSON); written last, so its presence means the
@@ -143,6 +155,22 @@ pub fn access(person: PersonId, unix_millis: i64, unique: u64) -> [u8; 24] {
     k[16..].copy_from_slice(&unique.to_be_bytes());
     k
 }
+
+pub fn person(person: PersonId) -> [u8; 8] {
+    person.0.to_be_bytes()
+}
+
+/// Key of an added medical record (medication or checkup).
+pub fn medical_record(person: PersonId, date: Date, sequence: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(24);
+    k.extend_from_slice(&person.0.to_be_bytes());
+    birthdate_into(&mut k, date);
+    k.extend_from_slice(&sequence.to_be_bytes());
+    k
+}
+
+/// The store-wide counter of ids handed out by the admin API (persons, records).
+pub const META_ADMIN_SEQUENCE: &[u8] = b"admin_sequence";
 
 /// The first key of a person's access records.
 pub fn access_prefix(person: PersonId) -> [u8; 8] {

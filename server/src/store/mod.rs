@@ -6,8 +6,11 @@
 //! write survives the process being killed; `sync_writes` adds an fsync per write for power loss.
 
 pub mod bulk;
+pub mod handle;
 pub mod keys;
 pub mod values;
+
+pub use handle::StoreHandle;
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +18,7 @@ use onshi_domain::codes::ConsentKind;
 use onshi_domain::date::Date;
 use onshi_domain::facility::Facility;
 use onshi_domain::ids::{CertificateSerial, InsuredBranchNumber, MedicalInstitutionCode};
-use onshi_domain::qualification::PersonId;
+use onshi_domain::qualification::{Person, PersonId};
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, DBPinnableSlice,
     DataBlockIndexType, Direction, IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions,
@@ -80,11 +83,25 @@ pub enum CardLookup<'a> {
     Unknown,
 }
 
+/// The records of one person, encoded for the store (see `seed::person_entries`).
+#[derive(Debug, Default, Clone)]
+pub struct PersonEntries {
+    /// Active cards: serial → card value.
+    pub cards: Vec<(String, Vec<u8>)>,
+    /// Revoked cards: serial → revoked-card value.
+    pub revoked: Vec<(String, Vec<u8>)>,
+    /// Qualification key → record.
+    pub qualifications: Vec<([u8; 9], Vec<u8>)>,
+    /// Index key → qualification key.
+    pub index: Vec<(Vec<u8>, [u8; 9])>,
+}
+
 /// Everything one call changes, written as one atomic batch: consents given, disclosures to
 /// record, reference numbers set or removed, bulk jobs stored.
 #[derive(Debug, Default)]
 pub struct ChangeSet {
     consents: Vec<(MedicalInstitutionCode, PersonId, ConsentKind, ConsentValue)>,
+    withdrawn: Vec<(MedicalInstitutionCode, PersonId, ConsentKind)>,
     access: Vec<(PersonId, AccessRecord)>,
     reference_numbers: Vec<(MedicalInstitutionCode, PersonId, Option<String>)>,
     bulk_jobs: Vec<(String, Vec<u8>)>,
@@ -99,6 +116,11 @@ impl ChangeSet {
         value: ConsentValue,
     ) {
         self.consents.push((facility, person, kind, value));
+    }
+
+    /// Withdraws a consent.
+    pub fn withdraw_consent(&mut self, facility: MedicalInstitutionCode, person: PersonId, kind: ConsentKind) {
+        self.withdrawn.push((facility, person, kind));
     }
 
     /// Appends a disclosure to the person's access history.
@@ -117,6 +139,7 @@ impl ChangeSet {
 
     pub fn is_empty(&self) -> bool {
         self.consents.is_empty()
+            && self.withdrawn.is_empty()
             && self.access.is_empty()
             && self.reference_numbers.is_empty()
             && self.bulk_jobs.is_empty()
@@ -280,10 +303,13 @@ impl Store {
             return Ok(());
         }
         let mut batch = WriteBatch::default();
-        if !changes.consents.is_empty() {
+        if !changes.consents.is_empty() || !changes.withdrawn.is_empty() {
             let cf = self.cf(keys::CF_CONSENTS)?;
             for (facility, person, kind, value) in &changes.consents {
                 batch.put_cf(cf, keys::consent(facility, *person, kind.tag()), value.encode());
+            }
+            for (facility, person, kind) in &changes.withdrawn {
+                batch.delete_cf(cf, keys::consent(facility, *person, kind.tag()));
             }
         }
         if !changes.access.is_empty() {
@@ -415,24 +441,6 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a batch built with [`Store::batch_put`], atomically.
-    pub(crate) fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        self.db.write_opt(batch, &self.write_opts)?;
-        Ok(())
-    }
-
-    /// Adds a put of `key` in column family `cf` to `batch`.
-    pub(crate) fn batch_put(
-        &self,
-        batch: &mut WriteBatch,
-        cf: &'static str,
-        key: &[u8],
-        value: &[u8],
-    ) -> Result<(), StoreError> {
-        batch.put_cf(self.cf(cf)?, key, value);
-        Ok(())
-    }
-
     /// The options a column family was opened with (SST files must be written with them).
     pub(crate) fn options_of(&self, cf: &'static str) -> Result<&Options, StoreError> {
         self.cf_options.iter().find(|(n, _)| *n == cf).map(|(_, o)| o).ok_or(StoreError::MissingColumnFamily(cf))
@@ -446,6 +454,108 @@ impl Store {
         let mut opts = rocksdb::IngestExternalFileOptions::default();
         opts.set_move_files(true);
         self.db.ingest_external_file_cf_opts(self.cf(cf)?, &opts, files.to_vec())?;
+        Ok(())
+    }
+
+    /// The full record of a person kept in the `persons` family (scenario and admin-made people).
+    pub fn person_record(&self, person: PersonId) -> Result<Option<Person>, StoreError> {
+        match self.db.get_pinned_cf(self.cf(keys::CF_PERSONS)?, keys::person(person))? {
+            Some(v) => Ok(Some(serde_json::from_slice(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces a person's records in one atomic write: the old entries go, the new ones and the
+    /// full record come in.
+    pub fn replace_person(&self, old: &PersonEntries, new: &PersonEntries, record: &Person) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        let (cards, revoked, quals, index) = (
+            self.cf(keys::CF_CARD_RESULTS)?,
+            self.cf(keys::CF_CARDS)?,
+            self.cf(keys::CF_QUALIFICATIONS)?,
+            self.cf(keys::CF_INSURED_INDEX)?,
+        );
+        for (k, _) in &old.cards {
+            batch.delete_cf(cards, k.as_bytes());
+        }
+        for (k, _) in &old.revoked {
+            batch.delete_cf(revoked, k.as_bytes());
+        }
+        for (k, _) in &old.qualifications {
+            batch.delete_cf(quals, k);
+        }
+        for (k, _) in &old.index {
+            batch.delete_cf(index, k);
+        }
+        for (k, v) in &new.cards {
+            batch.put_cf(cards, k.as_bytes(), v);
+        }
+        for (k, v) in &new.revoked {
+            batch.put_cf(revoked, k.as_bytes(), v);
+        }
+        for (k, v) in &new.qualifications {
+            batch.put_cf(quals, k, v);
+        }
+        for (k, v) in &new.index {
+            batch.put_cf(index, k, v);
+        }
+        batch.put_cf(self.cf(keys::CF_PERSONS)?, keys::person(record.id), serde_json::to_vec(record)?);
+        self.db.write_opt(batch, &self.write_opts)?;
+        Ok(())
+    }
+
+    /// Adds a medical record (encoded protobuf) to `cf` (medication or checkup records).
+    pub fn add_medical_record(
+        &self,
+        cf: &'static str,
+        person: PersonId,
+        date: Date,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        let sequence = self.access_sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.db.put_cf_opt(self.cf(cf)?, keys::medical_record(person, date, sequence), record, &self.write_opts)?;
+        Ok(())
+    }
+
+    /// Added medical records of a person dated `from..=to`, oldest first.
+    pub fn medical_records(
+        &self,
+        cf: &'static str,
+        person: PersonId,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let start = keys::medical_record(person, from, 0);
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(keys::medical_record(person, to.add_days(1).unwrap_or(to), 0));
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf_opt(self.cf(cf)?, ro, IteratorMode::From(&start, Direction::Forward)) {
+            out.push(item?.1.to_vec());
+        }
+        Ok(out)
+    }
+
+    /// Removes a facility from the allow-list in the store.
+    pub fn delete_facility(&self, code: &MedicalInstitutionCode) -> Result<(), StoreError> {
+        self.db.delete_cf_opt(self.cf(keys::CF_FACILITIES)?, keys::facility(code), &self.write_opts)?;
+        Ok(())
+    }
+
+    /// The next id of the admin sequence (new people), durably counted in `meta`.
+    pub fn next_admin_id(&self) -> Result<u64, StoreError> {
+        let meta = self.cf(keys::CF_META)?;
+        let current = self
+            .db
+            .get_pinned_cf(meta, keys::META_ADMIN_SEQUENCE)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0);
+        self.db.put_cf_opt(meta, keys::META_ADMIN_SEQUENCE, (current + 1).to_be_bytes(), &self.write_opts)?;
+        Ok(current)
+    }
+
+    /// A consistent on-disk copy of the store at `path` (hard links for table files).
+    pub fn checkpoint(&self, path: &Path) -> Result<(), StoreError> {
+        rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(path)?;
         Ok(())
     }
 

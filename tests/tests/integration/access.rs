@@ -93,7 +93,7 @@ async fn allow_list_changes_apply_at_once() {
     let server = TestServer::start().await;
     let mut c = server.qualification(CLINIC).await;
     assert!(c.confirm_by_card(card_request("")).await.is_ok());
-    let mut entries = server.app.store.facilities().expect("store");
+    let mut entries = server.app.store.get().facilities().expect("store");
     for f in &mut entries {
         if f.code.as_str() == CLINIC {
             f.status = onshi_domain::facility::FacilityStatus::Suspended;

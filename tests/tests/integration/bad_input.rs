@@ -102,7 +102,7 @@ async fn malformed_identifiers_are_named_in_field_violations() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lenient_check_digits_accept_dummy_numbers() {
     let server = TestServer::start().await;
-    let mut entries = server.app.store.facilities().expect("store");
+    let mut entries = server.app.store.get().facilities().expect("store");
     for f in &mut entries {
         if f.code.as_str() == CLINIC {
             f.check_digits = Some(onshi_domain::ids::CheckDigits::Lenient);

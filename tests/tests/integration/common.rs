@@ -88,7 +88,7 @@ impl TestServer {
 
     /// The population's reference date (the day the test store was seeded).
     pub fn as_of(&self) -> Date {
-        let meta = self.app.store.population().expect("store").expect("seeded");
+        let meta = self.app.store.get().population().expect("store").expect("seeded");
         meta.as_of_date().expect("date")
     }
 
