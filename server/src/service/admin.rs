@@ -35,7 +35,7 @@ use crate::faults::FaultKind;
 use crate::seed::{self, SeedSpec, person_entries};
 use crate::store::handle::valid_snapshot_name;
 use crate::store::values::{CardValue, ConsentValue};
-use crate::store::{CardLookup, ChangeSet, PersonEntries, StoreError, keys};
+use crate::store::{CardLookup, ChangeSet, StoreError, keys};
 
 /// The CommonName of the admin client certificate.
 pub const ADMIN_COMMON_NAME: &str = "onshi-admin";
@@ -152,7 +152,7 @@ impl App {
                 return Err(bad("certificate_serial_number", format!("{} belongs to another person", card.serial)));
             }
         }
-        let old_entries = old.map(person_entries).unwrap_or_else(PersonEntries::default);
+        let old_entries = old.map(person_entries).unwrap_or_default();
         store.replace_person(&old_entries, &person_entries(new), new)?;
         Ok(pb::PersonResponse { person_id: new.id.0, person_json: serde_json::to_string(new).unwrap_or_default() })
     }
@@ -408,10 +408,10 @@ impl App {
         v.finish()?;
         let next = next.ok_or_else(|| bad("qualification", "is invalid"))?;
         let mut new = old.clone();
-        if let Some(current) = new.qualifications.last_mut() {
-            if current.loss.is_none() {
-                current.loss = Some(Loss { date: next.qualification_date, reason: ReasonOfLoss::OtherInsurance });
-            }
+        if let Some(current) = new.qualifications.last_mut()
+            && current.loss.is_none()
+        {
+            current.loss = Some(Loss { date: next.qualification_date, reason: ReasonOfLoss::OtherInsurance });
         }
         new.qualifications.push(next);
         self.save_person(Some(&old), &new)
@@ -746,13 +746,13 @@ impl AdminService for Admin {
         if req.persons == 0 || req.persons > onshi_domain::population::MAX_PERSONS {
             return Err(bad("persons", format!("must be 1 to {}", onshi_domain::population::MAX_PERSONS)).into());
         }
-        if let Some(m) = meta {
-            if m.seed != seed {
-                return Err(failed_precondition(format!(
-                    "the store holds seed {}; Reset cannot change it either: start with another data directory",
-                    m.seed
-                )));
-            }
+        if let Some(m) = meta
+            && m.seed != seed
+        {
+            return Err(failed_precondition(format!(
+                "the store holds seed {}; Reset cannot change it either: start with another data directory",
+                m.seed
+            )));
         }
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::SeedProgress, Status>>(64);
         let app = self.0.clone();

@@ -273,7 +273,7 @@ impl App {
         let consent = self.live_consent(caller, subject.person, ConsentKind::SpecificHealthCheckups, now)?;
         let today = now.date();
         let from = today.add_years(-checkups::HISTORY_YEARS).unwrap_or(today);
-        let list = checkups::history(
+        let mut list: Vec<SpecificHealthCheckupInfo> = checkups::history(
             self.population_seed,
             subject.person,
             subject.birthdate,
@@ -298,6 +298,13 @@ impl App {
                 .collect(),
         })
         .collect();
+        // Checkups added through the admin API show at once.
+        for bytes in self.store.get().medical_records(keys::CF_CHECKUP_RECORDS, subject.person, from, today)? {
+            if let Ok(info) = SpecificHealthCheckupInfo::decode(bytes.as_slice()) {
+                list.push(info);
+            }
+        }
+        list.sort_by(|a, b| a.checkup_date.cmp(&b.checkup_date));
         self.record_disclosure(caller, now, subject.person, ConsentKind::SpecificHealthCheckups, consent, "")?;
         Ok(GetSpecificHealthCheckupInfoResponse {
             message_header,

@@ -32,6 +32,10 @@ pub const UNLISTED: &str = "2712345673";
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The admin listener (plaintext, loopback).
+    pub admin_addr: SocketAddr,
+    /// The server TLS configuration, to start more listeners in a test.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     pub dir: TempDir,
     pub pki: PkiPaths,
     pub app: App,
@@ -43,8 +47,13 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server with the demo facilities on the allow-list.
     pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server after `adjust` changed its configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut onshi_server::config::Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        Self::start_in(dir).await
+        Self::start_in_with(dir, adjust).await
     }
 
     /// Stops the server and starts a new one on the same store and certificates.
@@ -62,23 +71,38 @@ impl TestServer {
     }
 
     async fn start_in(dir: TempDir) -> TestServer {
+        Self::start_in_with(dir, |_| {}).await
+    }
+
+    async fn start_in_with(dir: TempDir, adjust: impl FnOnce(&mut onshi_server::config::Config)) -> TestServer {
         let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
         let (pki, _) = pki::ensure(&dir.path().join("pki"), &facilities).expect("dev PKI");
-        let config = demo::demo_config(dir.path(), PERSONS, "127.0.0.1:0".parse().expect("addr"));
+        let mut config = demo::demo_config(dir.path(), PERSONS, "127.0.0.1:0".parse().expect("addr"));
+        adjust(&mut config);
         let clock = Arc::new(Clock::system());
         let booted = boot(&config, clock.clone(), |_| {}).expect("boot");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let admin_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let admin_addr = admin_listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
         let app = booted.app.clone();
+        let tls = booted.tls.clone();
         let task = tokio::spawn(async move {
+            let (stop_admin, admin_stopped) = oneshot::channel::<()>();
+            let admin =
+                tokio::spawn(onshi_server::server::run_admin(admin_listener, booted.app.clone(), None, async {
+                    let _ = admin_stopped.await;
+                }));
             onshi_server::run(listener, booted.app, booted.tls, async {
                 let _ = rx.await;
             })
             .await
             .expect("server runs");
+            let _ = stop_admin.send(());
+            admin.await.expect("admin task").expect("admin server runs");
         });
-        TestServer { addr, dir, pki, app, clock, shutdown: Some(tx), task: Some(task) }
+        TestServer { addr, admin_addr, tls, dir, pki, app, clock, shutdown: Some(tx), task: Some(task) }
     }
 
     /// The population the server was seeded with.
@@ -117,6 +141,13 @@ impl TestServer {
     pub async fn channel(&self, facility: &str) -> Channel {
         let identity = (self.read(self.pki.facility_cert(facility)), self.read(self.pki.facility_key(facility)));
         self.channel_with(self.read(self.pki.ca()), Some(identity)).await.expect("connect")
+    }
+
+    /// A client of the admin API (plaintext, loopback).
+    pub async fn admin(&self) -> onshi_proto::v1::admin_service_client::AdminServiceClient<Channel> {
+        let channel =
+            Channel::from_shared(format!("http://{}", self.admin_addr)).expect("uri").connect().await.expect("connect");
+        onshi_proto::v1::admin_service_client::AdminServiceClient::new(channel)
     }
 
     pub async fn qualification(&self, facility: &str) -> QualificationServiceClient<Channel> {

@@ -2,6 +2,7 @@
 //! and a real RocksDB. One test binary (linking is the slow part of a release test build).
 
 mod access;
+mod admin;
 mod bad_input;
 mod bulk;
 mod common;
