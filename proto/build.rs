@@ -38,7 +38,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for file in &mut reflection_fds.file {
         file.source_code_info = None;
     }
-    std::fs::write(out_dir.join("onshi_admin_descriptor.bin"), prost::Message::encode_to_vec(&reflection_fds))?;
+    // The admin set keeps the facility files for their message types, but not their services:
+    // those are not served on the admin listener.
+    let mut admin_fds = reflection_fds.clone();
+    for file in &mut admin_fds.file {
+        if file.name() != "onshi/v1/admin.proto" {
+            file.service.clear();
+        }
+    }
+    std::fs::write(out_dir.join("onshi_admin_descriptor.bin"), prost::Message::encode_to_vec(&admin_fds))?;
     reflection_fds.file.retain(|f| f.name() != "onshi/v1/admin.proto");
     std::fs::write(out_dir.join("onshi_descriptor.bin"), prost::Message::encode_to_vec(&reflection_fds))?;
 

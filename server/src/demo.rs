@@ -114,7 +114,7 @@ Stop with Ctrl-C.
         port = listen.port(),
         admin_line = match admin {
             Some(a) => format!(
-                "The admin API (faults, journal, reset, people) is on {a}, plaintext, loopback only:\n  grpcurl -plaintext {a} list onshi.v1.AdminService\n"
+                "The admin API (faults, journal, reset, people) is on {a}, plaintext, loopback only:\n  grpcurl -plaintext {a} describe onshi.v1.AdminService\n"
             ),
             None => String::new(),
         }

@@ -65,6 +65,9 @@ enum Command {
         /// Shift the server's clock by this many seconds.
         #[arg(long, allow_hyphen_values = true)]
         clock_offset: Option<i64>,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        duration: Option<u64>,
         /// Print the configuration in effect and exit.
         #[arg(long)]
         print_config: bool,
@@ -236,7 +239,7 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
                 .await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { config, listen, data_dir, plaintext, ca, cert, key, clock_offset, print_config } => {
+        Command::Serve { config, listen, data_dir, plaintext, ca, cert, key, clock_offset, duration, print_config } => {
             let mut c = match config {
                 Some(path) => Config::load(&path)?,
                 None => Config::default(),
@@ -261,7 +264,7 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
                 return Ok(ExitCode::SUCCESS);
             }
             c.validate()?;
-            serve_until(c, None, |addr, admin| {
+            serve_until(c, duration.map(Duration::from_secs), |addr, admin| {
                 tracing::info!("serving on {addr}");
                 if let Some(a) = admin {
                     tracing::info!("admin API on {a}");

@@ -23,10 +23,23 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 const CLINIC: &str = "1312345679";
 
-/// Starts `onshi-server serve` and waits (bounded) for the line that says where it listens.
-fn start(config: &Path) -> (Child, SocketAddr) {
+/// A server process that is killed when dropped, so a failing test never leaves it running.
+struct Server(Option<Child>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Starts `onshi-server serve` (which stops by itself after two minutes at the latest) and waits,
+/// bounded, for the line that says where it listens.
+fn start(config: &Path) -> (Server, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_onshi-server"))
-        .args(["serve", "--config"])
+        .args(["serve", "--duration", "120", "--config"])
         .arg(config)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
@@ -49,13 +62,11 @@ fn start(config: &Path) -> (Child, SocketAddr) {
         // The server exited without saying where it listens: pass on what it said instead.
         let _ = tx.send(Err(seen.join("\n")));
     });
+    let server = Server(Some(child));
     match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(Ok(addr)) => (child, addr.parse().expect("socket address")),
+        Ok(Ok(addr)) => (server, addr.parse().expect("socket address")),
         Ok(Err(output)) => panic!("onshi-server exited before serving:\n{output}"),
-        Err(_) => {
-            let _ = child.kill();
-            panic!("onshi-server did not report its address within a minute")
-        }
+        Err(_) => panic!("onshi-server did not report its address within a minute"),
     }
 }
 
@@ -92,9 +103,11 @@ async fn client(dir: &Path, addr: SocketAddr) -> QualificationServiceClient<Chan
     QualificationServiceClient::new(channel)
 }
 
-fn kill9(mut child: Child) {
-    child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
-    child.wait().expect("reaped");
+fn kill9(mut server: Server) {
+    if let Some(mut child) = server.0.take() {
+        child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
+        child.wait().expect("reaped");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -622,7 +622,7 @@ impl App {
         };
         let (entries, dropped) =
             self.journal.read(&req.medical_institution_code, &req.method, req.after_sequence, limit);
-        let pool = prost_reflect::DescriptorPool::decode(onshi_proto::ADMIN_FILE_DESCRIPTOR_SET).ok();
+        let pool = prost_reflect::DescriptorPool::decode(onshi_proto::FILE_DESCRIPTOR_SET).ok();
         let entries = entries
             .into_iter()
             .map(|e| pb::JournalEntry {

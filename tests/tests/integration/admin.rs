@@ -779,6 +779,7 @@ async fn reflection_lists_every_service() {
         Channel::from_shared(format!("http://{}", server.admin_addr)).expect("uri").connect().await.expect("connect");
     let admin = services(admin_channel).await;
     assert!(admin.contains(&"onshi.v1.AdminService".to_owned()), "{admin:?}");
+    assert!(!admin.contains(&"onshi.v1.QualificationService".to_owned()), "not served there: {admin:?}");
     // v1alpha answers too.
     let mut alpha = tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient::new(
         server.channel(CLINIC).await,
