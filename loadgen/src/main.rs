@@ -1,77 +1,176 @@
-//! onshi-loadgen: drives onshi (or anything speaking onshi.v1) with qualification checks drawn
-//! from the same deterministic population the server seeded, and reports throughput and latency.
+//! onshi-loadgen: rehearses national qualification-check traffic against onshi (or anything that
+//! speaks onshi.v1) and reports numbers people can trust.
 //!
-//! This first version runs closed-loop unary `card`, `insured` and `health` workloads over mutual
-//! TLS or plaintext; the open-loop mode, the full workload mix and JSON output come with the load
-//! generator issue.
+//! Requests are pre-encoded from the same deterministic population the server seeded and sent with
+//! a codec that does not decode answers, so the generator's own cost per request stays small.
+//! Closed loop (`--concurrency` requests in flight) finds the peak; open loop (`--rps`) offers a
+//! fixed rate and measures latency from each request's intended send time, so a slow server
+//! cannot hide its queueing (no coordinated omission).
 
+mod raw;
+mod report;
+mod requests;
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
 use onshi_domain::date::{Date, JstDateTime};
 use onshi_domain::population::Population;
-use onshi_proto::v1::qualification_service_client::QualificationServiceClient;
-use onshi_proto::v1::{
-    CardReaderInfo, ConfirmByCardRequest, ConfirmByInsuredNumberRequest, QualificationConfirmSearchInfo,
-};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::{Code, Request};
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+use raw::RawCodec;
+use report::{Latency, Summary};
+use requests::{KeyDistribution, Keys};
+
+/// What one request does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum)]
 enum Workload {
-    /// ConfirmByCard with the serial of a seeded person.
+    /// grpc.health.v1 Check: the stack's own ceiling.
+    Health,
+    /// ConfirmByCard with a seeded person's card serial.
     Card,
     /// ConfirmByInsuredNumber with a seeded person's numbers.
     Insured,
-    /// grpc.health.v1 Check: the framework's own ceiling.
-    Health,
+    /// People who do not exist, asked by insured numbers.
+    Miss,
+    /// GetMedicationInfo (the generator gives the consents first).
+    Medication,
+    /// GetSpecificHealthCheckupInfo (likewise).
+    Checkup,
+    /// ConfirmStream with --batch confirmations in flight per stream.
+    Stream,
+    /// BulkConfirmUpload of --bulk-size search infos.
+    Bulk,
 }
 
-#[derive(Parser, Debug)]
-#[command(name = "onshi-loadgen", version, about = "Load generator for onshi")]
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Health => "health",
+            Workload::Card => "card",
+            Workload::Insured => "insured",
+            Workload::Miss => "miss",
+            Workload::Medication => "medication",
+            Workload::Checkup => "checkup",
+            Workload::Stream => "stream",
+            Workload::Bulk => "bulk",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Workload::Health => "/grpc.health.v1.Health/Check",
+            Workload::Card => "/onshi.v1.QualificationService/ConfirmByCard",
+            Workload::Insured => "/onshi.v1.QualificationService/ConfirmByInsuredNumber",
+            Workload::Miss => "/onshi.v1.QualificationService/ConfirmByInsuredNumber",
+            Workload::Medication => "/onshi.v1.MedicationService/GetMedicationInfo",
+            Workload::Checkup => "/onshi.v1.CheckupService/GetSpecificHealthCheckupInfo",
+            Workload::Stream => "/onshi.v1.QualificationService/ConfirmStream",
+            Workload::Bulk => "/onshi.v1.QualificationService/BulkConfirmUpload",
+        }
+    }
+}
+
+#[derive(Parser, Debug, Clone)]
+#[command(name = "onshi-loadgen", version, about = "Load generator for onshi (onshi.v1 over gRPC)")]
 struct Args {
-    /// HOST:PORT of the server (loopback unless --allow-remote).
+    /// HOST:PORT of the server; a loopback address unless --allow-remote.
     #[arg(long, default_value = "127.0.0.1:50051")]
     target: String,
+    /// Allow a target that is not a loopback address.
+    #[arg(long)]
+    allow_remote: bool,
+    /// CA certificate (PEM) for mutual TLS.
     #[arg(long)]
     cacert: Option<std::path::PathBuf>,
+    /// Client certificate (PEM) naming the facility.
     #[arg(long)]
     cert: Option<std::path::PathBuf>,
     #[arg(long)]
     key: Option<std::path::PathBuf>,
-    /// Talk plaintext (the server must run with --plaintext); the facility goes in a header.
+    /// Talk plaintext to a server started with --plaintext.
     #[arg(long)]
     plaintext: bool,
-    /// Facility code for --plaintext.
+    /// The facility to name in plaintext mode (x-onshi-facility).
     #[arg(long)]
     facility: Option<String>,
-    #[arg(long, value_enum, default_value = "card")]
-    workload: Workload,
-    /// Connections to open.
+    /// TLS server name to verify.
+    #[arg(long, default_value = "localhost")]
+    server_name: String,
+    /// Workload weights, e.g. "card=8,insured=1,miss=1" (names: health, card, insured, miss,
+    /// medication, checkup, stream, bulk).
+    #[arg(long, default_value = "card=1")]
+    mix: String,
+    /// HTTP/2 connections to open.
     #[arg(long, default_value_t = 4)]
     connections: usize,
-    /// Requests in flight in total.
-    #[arg(short = 'c', long, default_value_t = 32)]
+    /// Requests in flight in total (closed loop), or the most in flight (open loop).
+    #[arg(short = 'c', long, default_value_t = 64)]
     concurrency: usize,
-    /// Seconds to measure.
-    #[arg(short = 'z', long, default_value_t = 10)]
-    duration: u64,
+    /// Seconds to measure (0: until -n is reached).
+    #[arg(short = 'z', long, default_value_t = 10.0)]
+    duration: f64,
     /// Seconds of warm-up before measuring.
-    #[arg(long, default_value_t = 2)]
-    warmup: u64,
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Stop after this many measured requests (0: no limit).
+    #[arg(short = 'n', long, default_value_t = 0)]
+    total: u64,
+    /// Open loop: offer this many requests per second.
+    #[arg(long)]
+    rps: Option<f64>,
+    /// Confirmations in flight per stream (stream workload).
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Search infos per upload (bulk workload).
+    #[arg(long, default_value_t = 1000)]
+    bulk_size: usize,
     /// Population seed and size the server was seeded with.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     #[arg(long, default_value_t = 100_000)]
     persons: u64,
-    /// Allow a target that is not a loopback address.
+    /// How keys are drawn.
+    #[arg(long, value_enum, default_value = "uniform")]
+    keys: KeyDistribution,
+    /// Pre-encoded requests per workload.
+    #[arg(long, default_value_t = 20_000)]
+    pool: usize,
+    /// Also report this server process's CPU time per request.
     #[arg(long)]
-    allow_remote: bool,
+    server_pid: Option<u32>,
+    /// Write the summary as JSON to this file.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+    /// No live progress line.
+    #[arg(long)]
+    quiet: bool,
 }
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+fn parse_mix(s: &str) -> Result<Vec<(Workload, u32)>, AnyError> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, weight) = part.split_once('=').unwrap_or((part, "1"));
+        let w = Workload::from_str(name.trim(), true).map_err(|_| format!("--mix: unknown workload {name:?}"))?;
+        let weight: u32 = weight.trim().parse().map_err(|_| format!("--mix: bad weight in {part:?}"))?;
+        if weight > 0 {
+            out.push((w, weight));
+        }
+    }
+    if out.is_empty() {
+        return Err("--mix names no workload".into());
+    }
+    Ok(out)
+}
 
 async fn connect(args: &Args) -> Result<Channel, AnyError> {
     let endpoint = if args.plaintext {
@@ -83,18 +182,243 @@ async fn connect(args: &Args) -> Result<Channel, AnyError> {
         let tls = ClientTlsConfig::new()
             .ca_certificate(Certificate::from_pem(std::fs::read(ca)?))
             .identity(Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?))
-            .domain_name("localhost");
+            .domain_name(args.server_name.clone());
         Channel::from_shared(format!("https://{}", args.target))?.tls_config(tls)?
     };
-    Ok(endpoint.connect_timeout(Duration::from_secs(5)).connect().await?)
+    let channel = endpoint
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .initial_stream_window_size(Some(1 << 20))
+        .initial_connection_window_size(Some(4 << 20))
+        .connect()
+        .await
+        .map_err(|e| format!("cannot connect to {}: {e}", args.target))?;
+    Ok(channel)
 }
 
-fn request<T>(msg: T, facility: &Option<String>) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(msg);
-    if let Some(f) = facility.as_ref().and_then(|f| f.parse().ok()) {
-        r.metadata_mut().insert("x-onshi-facility", f);
+/// The pre-encoded requests of every unary workload in the mix.
+struct Pools {
+    by_workload: BTreeMap<Workload, Vec<Bytes>>,
+    stream: Vec<Bytes>,
+}
+
+fn today() -> Date {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    JstDateTime::from_unix_seconds(now).map(JstDateTime::date).unwrap_or_else(|| Date::new(2026, 1, 1).unwrap_or_else(|| unreachable!()))
+}
+
+/// Card holders among the people a pool will ask about (index, serial).
+fn holders(pop: &Population, keys: &mut Keys, n: usize, persons: u64) -> Vec<(u64, String)> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let i = keys.next();
+        if let Some(s) = pop.keys(i).card_serial {
+            out.push((i, s.as_str().to_owned()));
+        } else if persons == 0 {
+            break;
+        }
     }
-    r
+    out
+}
+
+async fn build_pools(args: &Args, mix: &[(Workload, u32)], channel: &Channel, meta: &tonic::metadata::MetadataMap) -> Result<Pools, AnyError> {
+    let pop = Population::new(args.seed, today());
+    let n = args.pool.max(1);
+    let mut by_workload = BTreeMap::new();
+    let mut stream = Vec::new();
+    for (w, _) in mix {
+        let mut keys = Keys::new(args.persons, args.keys, *w as u64);
+        let pool: Vec<Bytes> = match w {
+            Workload::Health => vec![requests::encode(&tonic_health::pb::HealthCheckRequest { service: String::new() })],
+            Workload::Card => (0..n).map(|_| requests::card(&pop, keys.next(), args.persons)).collect(),
+            Workload::Insured => (0..n).map(|_| requests::insured(&pop, keys.next())).collect(),
+            Workload::Miss => (0..n as u64).map(|i| requests::miss(&pop, i * 7919, args.persons)).collect(),
+            Workload::Medication | Workload::Checkup => {
+                // The patients consent at the reader first (as the facility making the calls).
+                let people = holders(&pop, &mut keys, n.min(2000), args.persons);
+                let mut grpc = tonic::client::Grpc::new(channel.clone());
+                for (_, serial) in &people {
+                    grpc.ready().await?;
+                    let mut req = Request::new(requests::encode(&requests::card_request(serial, true)));
+                    *req.metadata_mut() = meta.clone();
+                    let path = http::uri::PathAndQuery::from_static("/onshi.v1.QualificationService/ConfirmByCard");
+                    grpc.unary(req, path, RawCodec).await.map_err(|s| format!("giving consents failed: {s}"))?;
+                }
+                let today = today();
+                people
+                    .iter()
+                    .map(|(i, _)| if *w == Workload::Medication { requests::medication(&pop, *i, today) } else { requests::checkup(&pop, *i) })
+                    .collect()
+            }
+            Workload::Stream => {
+                stream = (0..n as u64).map(|t| requests::encode(&requests::stream_message(&pop, keys.next(), args.persons, t))).collect();
+                Vec::new()
+            }
+            Workload::Bulk => (0..4).map(|_| requests::bulk(&pop, &mut keys, args.bulk_size.clamp(1, 10_000))).collect(),
+        };
+        by_workload.insert(*w, pool);
+    }
+    Ok(Pools { by_workload, stream })
+}
+
+/// State shared by the workers.
+struct Shared {
+    measuring: AtomicBool,
+    stop: AtomicBool,
+    /// Measured requests so far (for -n and the progress line).
+    done: AtomicU64,
+    errors: AtomicU64,
+    /// Open loop: the next slot to send and how many were skipped.
+    next_slot: AtomicU64,
+    not_sent: AtomicU64,
+}
+
+/// What one worker measured.
+struct WorkerResult {
+    hist: Histogram<u64>,
+    errors: BTreeMap<String, u64>,
+    by_workload: BTreeMap<String, u64>,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).unwrap_or_else(|_| unreachable!())
+}
+
+struct Plan {
+    total: u64,
+    rps: Option<f64>,
+    start: Instant,
+    max_lag: Duration,
+}
+
+fn code_name(code: Code) -> String {
+    format!("{code:?}")
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn unary_worker(
+    id: usize,
+    channel: Channel,
+    meta: tonic::metadata::MetadataMap,
+    mix: Arc<Vec<(Workload, u32)>>,
+    pools: Arc<Pools>,
+    shared: Arc<Shared>,
+    plan: Arc<Plan>,
+    bulk_size: usize,
+) -> WorkerResult {
+    let mut result = WorkerResult { hist: histogram(), errors: BTreeMap::new(), by_workload: BTreeMap::new() };
+    let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(64 << 20).max_encoding_message_size(64 << 20);
+    let total_weight: u32 = mix.iter().map(|(_, w)| w).sum();
+    let mut rng = onshi_domain::population::mix64(id as u64 + 1);
+    let mut cursor = rng as usize;
+    while !shared.stop.load(Ordering::Relaxed) {
+        rng = onshi_domain::population::mix64(rng);
+        let mut pick = (rng % u64::from(total_weight)) as u32;
+        let workload = mix.iter().find(|(_, w)| if pick < *w { true } else { pick -= w; false }).map_or(Workload::Card, |(w, _)| *w);
+        // Open loop: wait for this request's slot and measure from it.
+        let intended = match &plan.rps {
+            Some(rps) => {
+                let slot = shared.next_slot.fetch_add(1, Ordering::Relaxed);
+                if plan.total > 0 && slot >= plan.total {
+                    break;
+                }
+                let at = plan.start + Duration::from_secs_f64(slot as f64 / rps);
+                let now = Instant::now();
+                if at > now {
+                    tokio::time::sleep_until(at.into()).await;
+                } else if now - at > plan.max_lag {
+                    if shared.measuring.load(Ordering::Relaxed) {
+                        shared.not_sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    continue;
+                }
+                at
+            }
+            None => Instant::now(),
+        };
+        let pool = match pools.by_workload.get(&workload) {
+            Some(p) if !p.is_empty() => p,
+            _ => continue,
+        };
+        cursor = cursor.wrapping_add(1);
+        let body = pool[cursor % pool.len()].clone();
+        let mut req = Request::new(body);
+        if !meta.is_empty() {
+            *req.metadata_mut() = meta.clone();
+        }
+        let outcome = match grpc.ready().await {
+            Ok(()) => grpc.unary(req, http::uri::PathAndQuery::from_static(workload.path()), RawCodec).await.map(|_| ()),
+            Err(e) => Err(tonic::Status::unavailable(e.to_string())),
+        };
+        if shared.measuring.load(Ordering::Relaxed) {
+            let weight = if workload == Workload::Bulk { bulk_size as u64 } else { 1 };
+            match outcome {
+                Ok(()) => {
+                    let _ = result.hist.record(intended.elapsed().as_micros().max(1) as u64);
+                    *result.by_workload.entry(workload.name().to_owned()).or_default() += weight;
+                    let done = shared.done.fetch_add(weight, Ordering::Relaxed) + weight;
+                    if plan.rps.is_none() && plan.total > 0 && done >= plan.total {
+                        shared.stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                Err(status) => {
+                    shared.errors.fetch_add(1, Ordering::Relaxed);
+                    *result.errors.entry(code_name(status.code())).or_default() += 1;
+                }
+            }
+        }
+    }
+    result
+}
+
+/// A stream with `batch` confirmations in flight: send a batch, read its answers, repeat.
+async fn stream_worker(channel: Channel, meta: tonic::metadata::MetadataMap, pools: Arc<Pools>, shared: Arc<Shared>, batch: usize, id: usize) -> WorkerResult {
+    let mut result = WorkerResult { hist: histogram(), errors: BTreeMap::new(), by_workload: BTreeMap::new() };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(batch.max(1) * 2);
+    let mut grpc = tonic::client::Grpc::new(channel);
+    let mut req = Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+    *req.metadata_mut() = meta;
+    if grpc.ready().await.is_err() {
+        return result;
+    }
+    let path = http::uri::PathAndQuery::from_static(Workload::Stream.path());
+    let mut inbound = match grpc.streaming(req, path, RawCodec).await {
+        Ok(r) => r.into_inner(),
+        Err(status) => {
+            *result.errors.entry(code_name(status.code())).or_default() += 1;
+            shared.errors.fetch_add(1, Ordering::Relaxed);
+            return result;
+        }
+    };
+    let mut cursor = id * 7919;
+    while !shared.stop.load(Ordering::Relaxed) {
+        let sent = Instant::now();
+        for _ in 0..batch {
+            cursor = cursor.wrapping_add(1);
+            if tx.send(pools.stream[cursor % pools.stream.len()].clone()).await.is_err() {
+                return result;
+            }
+        }
+        let mut got = 0;
+        while got < batch {
+            match inbound.message().await {
+                Ok(Some(_)) => got += 1,
+                Ok(None) => return result,
+                Err(status) => {
+                    *result.errors.entry(code_name(status.code())).or_default() += 1;
+                    shared.errors.fetch_add(1, Ordering::Relaxed);
+                    return result;
+                }
+            }
+        }
+        if shared.measuring.load(Ordering::Relaxed) {
+            let rtt = sent.elapsed().as_micros().max(1) as u64;
+            let _ = result.hist.record_n(rtt, batch as u64);
+            *result.by_workload.entry("stream".to_owned()).or_default() += batch as u64;
+            shared.done.fetch_add(batch as u64, Ordering::Relaxed);
+        }
+    }
+    result
 }
 
 #[tokio::main]
@@ -111,113 +435,125 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(args: Args) -> Result<(), AnyError> {
     let host = args.target.rsplit_once(':').map_or(args.target.as_str(), |(h, _)| h);
-    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1");
+    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1") || host.starts_with("127.");
     if !loopback && !args.allow_remote {
         return Err(format!("{} is not a loopback address; pass --allow-remote to load it", args.target).into());
     }
+    if args.duration <= 0.0 && args.total == 0 {
+        return Err("give a --duration or a -n count: runs are bounded".into());
+    }
+    let mix = parse_mix(&args.mix)?;
     let mut channels = Vec::new();
     for _ in 0..args.connections.max(1) {
         channels.push(connect(&args).await?);
     }
-    // Identifiers do not depend on the reference date, except for people who turned 75 between
-    // the server's seeding and today; today is the closest guess.
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
-    let as_of: Date = JstDateTime::from_unix_seconds(now).ok_or("clock out of range")?.date();
-    let pop = Arc::new(Population::new(args.seed, as_of));
-    let stop = Arc::new(AtomicBool::new(false));
-    let measuring = Arc::new(AtomicBool::new(false));
-    let errors = Arc::new(AtomicU64::new(0));
-    let facility = Arc::new(args.facility.clone());
-    let mut workers = Vec::new();
-    for w in 0..args.concurrency.max(1) {
-        let channel = channels[w % channels.len()].clone();
-        let (pop, stop, measuring, errors, facility) =
-            (pop.clone(), stop.clone(), measuring.clone(), errors.clone(), facility.clone());
-        let workload = args.workload;
-        let persons = args.persons.max(1);
-        workers.push(tokio::spawn(async move {
-            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
-            let mut q = QualificationServiceClient::new(channel.clone());
-            let mut h = tonic_health_client(channel);
-            let mut i = (w as u64).wrapping_mul(0x9E37_79B9) % persons;
-            while !stop.load(Ordering::Relaxed) {
-                i = (i + 7919) % persons;
-                let started = Instant::now();
-                let ok = match workload {
-                    Workload::Card => {
-                        let Some(serial) = pop.keys(i).card_serial else { continue };
-                        let info = CardReaderInfo {
-                            certificate_serial_number: serial.as_str().to_owned(),
-                            verification_method: "1".into(),
-                            ..Default::default()
-                        };
-                        q.confirm_by_card(request(
-                            ConfirmByCardRequest { message_header: None, card_reader_info: Some(info) },
-                            &facility,
-                        ))
-                        .await
-                        .is_ok()
-                    }
-                    Workload::Insured => {
-                        let k = pop.keys(i);
-                        let info = QualificationConfirmSearchInfo {
-                            insurer_number: k.current.insurer_number.as_str().to_owned(),
-                            insured_card_symbol: k.current.symbol.as_str().to_owned(),
-                            insured_identification_number: k.current.number.as_str().to_owned(),
-                            insured_branch_number: k.current.branch.map(|b| b.as_str().to_owned()).unwrap_or_default(),
-                            birthdate: k.birthdate.yyyymmdd(),
-                            ..Default::default()
-                        };
-                        let req = ConfirmByInsuredNumberRequest {
-                            message_header: None,
-                            qualification_confirm_search_info: Some(info),
-                        };
-                        q.confirm_by_insured_number(request(req, &facility)).await.is_ok()
-                    }
-                    Workload::Health => {
-                        h.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.is_ok()
-                    }
-                };
-                if measuring.load(Ordering::Relaxed) {
-                    if ok {
-                        let _ = hist.record(started.elapsed().as_micros().max(1) as u64);
-                    } else {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            hist
-        }));
+    let mut meta = tonic::metadata::MetadataMap::new();
+    if let Some(f) = &args.facility {
+        meta.insert("x-onshi-facility", f.parse().map_err(|_| "--facility is not a header value")?);
     }
-    tokio::time::sleep(Duration::from_secs(args.warmup)).await;
-    measuring.store(true, Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(args.duration)).await;
-    measuring.store(false, Ordering::Relaxed);
-    let elapsed = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    for w in workers {
-        total.add(w.await?)?;
-    }
-    let n = total.len();
-    println!(
-        "workload {:?}: {n} requests in {elapsed:.1} s = {:.0} req/s, errors {}",
-        args.workload,
-        n as f64 / elapsed,
-        errors.load(Ordering::Relaxed)
-    );
-    println!(
-        "latency µs: p50 {} p90 {} p99 {} p99.9 {} max {}",
-        total.value_at_quantile(0.5),
-        total.value_at_quantile(0.9),
-        total.value_at_quantile(0.99),
-        total.value_at_quantile(0.999),
-        total.max()
-    );
-    Ok(())
-}
+    let pools = Arc::new(build_pools(&args, &mix, &channels[0], &meta).await?);
+    let mix = Arc::new(mix);
+    let shared = Arc::new(Shared {
+        measuring: AtomicBool::new(false),
+        stop: AtomicBool::new(false),
+        done: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        next_slot: AtomicU64::new(0),
+        not_sent: AtomicU64::new(0),
+    });
+    let warmup = Duration::from_secs_f64(args.warmup.max(0.0));
+    let plan = Arc::new(Plan {
+        // Open loop: -n counts slots (warm-up slots come on top).
+        total: match (args.rps, args.total) {
+            (Some(r), n) if n > 0 => n + (r * warmup.as_secs_f64()) as u64,
+            (_, n) => n,
+        },
+        rps: args.rps,
+        start: Instant::now(),
+        max_lag: Duration::from_secs(1),
+    });
 
-fn tonic_health_client(channel: Channel) -> tonic_health::pb::health_client::HealthClient<Channel> {
-    tonic_health::pb::health_client::HealthClient::new(channel)
+    let only_stream = mix.iter().all(|(w, _)| *w == Workload::Stream);
+    let mut workers = Vec::new();
+    for id in 0..args.concurrency.max(1) {
+        let channel = channels[id % channels.len()].clone();
+        let (meta, pools, shared) = (meta.clone(), pools.clone(), shared.clone());
+        if only_stream {
+            workers.push(tokio::spawn(stream_worker(channel, meta, pools, shared, args.batch.max(1), id)));
+        } else {
+            workers.push(tokio::spawn(unary_worker(id, channel, meta, mix.clone(), pools, shared, plan.clone(), args.bulk_size)));
+        }
+    }
+
+    tokio::time::sleep(warmup).await;
+    let client_cpu0 = report::cpu_seconds(None);
+    let server_cpu0 = args.server_pid.and_then(|p| report::cpu_seconds(Some(p)));
+    shared.measuring.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    let deadline = (args.duration > 0.0).then(|| started + Duration::from_secs_f64(args.duration));
+    let progress = !args.quiet && std::io::stderr().is_terminal();
+    let mut last_print = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if shared.stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        if plan.rps.is_some() && plan.total > 0 && shared.next_slot.load(Ordering::Relaxed) >= plan.total {
+            break;
+        }
+        if progress && last_print.elapsed() >= Duration::from_secs(1) {
+            last_print = Instant::now();
+            let secs = started.elapsed().as_secs_f64();
+            let done = shared.done.load(Ordering::Relaxed);
+            eprint!("\r{secs:6.1} s  {done:>10} req  {:>9.0} req/s  errors {}   ", done as f64 / secs, shared.errors.load(Ordering::Relaxed));
+        }
+    }
+    shared.measuring.store(false, Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    let client_cpu = report::cpu_seconds(None).zip(client_cpu0).map(|(b, a)| b - a);
+    let server_cpu = args.server_pid.and_then(|p| report::cpu_seconds(Some(p))).zip(server_cpu0).map(|(b, a)| b - a);
+    shared.stop.store(true, Ordering::Relaxed);
+    if progress {
+        eprintln!();
+    }
+
+    let mut hist = histogram();
+    let mut errors_by_code = BTreeMap::new();
+    let mut by_workload = BTreeMap::new();
+    for w in workers {
+        // A worker blocked on a dead connection is not waited for forever.
+        let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(10), w).await else { continue };
+        hist.add(&r.hist)?;
+        for (k, v) in r.errors {
+            *errors_by_code.entry(k).or_default() += v;
+        }
+        for (k, v) in r.by_workload {
+            *by_workload.entry(k).or_default() += v;
+        }
+    }
+    let requests: u64 = by_workload.values().sum();
+    let errors: u64 = errors_by_code.values().sum();
+    let per_request = |cpu: f64| if requests == 0 { 0.0 } else { cpu * 1e6 / requests as f64 };
+    let summary = Summary {
+        requests,
+        errors,
+        errors_by_code,
+        not_sent: shared.not_sent.load(Ordering::Relaxed),
+        duration_s: elapsed,
+        rps: requests as f64 / elapsed.max(1e-9),
+        mode: if args.rps.is_some() { "open" } else { "closed" }.to_owned(),
+        offered_rps: args.rps,
+        latency_us: Latency::of(&hist),
+        by_workload,
+        client_cpu_us_per_request: per_request(client_cpu.unwrap_or(0.0)),
+        server_cpu_us_per_request: server_cpu.map(per_request),
+    };
+    summary.print_table();
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&summary)?)?;
+    }
+    if requests == 0 && errors > 0 {
+        return Err("every request failed".into());
+    }
+    Ok(())
 }

@@ -74,6 +74,10 @@ pub fn prepare(config: &Config, clock: Arc<Clock>) -> Result<(App, Option<Arc<ru
         faults: Arc::new(crate::faults::Faults::new()),
         journal: Arc::new(crate::journal::Journal::new(config.journal.enabled, config.journal.max_bytes)),
         serving: Arc::new(crate::service::Serving::new(seeded)),
+        admission: Arc::new(crate::admission::Admission::new(
+            config.limits.max_in_flight,
+            config.limits.facility_max_in_flight,
+        )),
     };
     Ok((app, tls))
 }

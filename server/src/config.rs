@@ -74,6 +74,7 @@ pub struct Config {
     pub result_codes: Option<PathBuf>,
     pub admin: AdminConfig,
     pub journal: JournalConfig,
+    pub limits: LimitsConfig,
     /// Facilities added to (or updated on) the allow-list at start.
     pub facilities: Vec<Facility>,
 }
@@ -116,6 +117,22 @@ pub struct JournalConfig {
 impl Default for JournalConfig {
     fn default() -> Self {
         JournalConfig { enabled: true, max_bytes: 4 << 20 }
+    }
+}
+
+/// Load shedding: calls past these limits get RESOURCE_EXHAUSTED with a RetryInfo.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Facility calls in flight in total (0: unlimited).
+    pub max_in_flight: usize,
+    /// Calls in flight per facility (0: unlimited; the real terminal allows 20 sessions).
+    pub facility_max_in_flight: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig { max_in_flight: 512, facility_max_in_flight: 0 }
     }
 }
 
@@ -175,6 +192,7 @@ impl Default for Config {
             result_codes: None,
             admin: AdminConfig::default(),
             journal: JournalConfig::default(),
+            limits: LimitsConfig::default(),
             facilities: Vec::new(),
         }
     }

@@ -5,6 +5,7 @@
 //! entry is [`server::run`], which serves on a listener the caller bound, until a shutdown future
 //! completes.
 
+pub mod admission;
 pub mod auth;
 pub mod boot;
 pub mod clock;

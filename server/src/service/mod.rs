@@ -45,6 +45,8 @@ pub struct App {
     pub journal: Arc<crate::journal::Journal>,
     /// Whether the facility API serves (seeding done, no outage), as health reports it.
     pub serving: Arc<Serving>,
+    /// In-flight limits (load shedding).
+    pub admission: Arc<crate::admission::Admission>,
 }
 
 /// Readiness: the facility API answers once the store is seeded; health says SERVING when it is

@@ -506,8 +506,8 @@ impl QualificationService for Qualification {
         &self,
         request: Request<Streaming<ConfirmStreamRequest>>,
     ) -> Result<Response<Self::ConfirmStreamStream>, Status> {
-        let caller = self.0.admit_stream("/onshi.v1.QualificationService/ConfirmStream", &request).await?;
-        Ok(Response::new(self.0.confirm_stream(caller, request.into_inner())))
+        let (caller, permit) = self.0.admit_stream("/onshi.v1.QualificationService/ConfirmStream", &request).await?;
+        Ok(Response::new(self.0.confirm_stream(caller, permit, request.into_inner())))
     }
 
     async fn register_reference_number(

@@ -14,6 +14,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use super::App;
 use super::errors::{ERROR_DOMAIN, ServiceError};
 use super::qualification::{Header, result_header};
+use crate::admission::Permit;
 use crate::auth::{Caller, ConnIdentity};
 use crate::faults::Action;
 use crate::journal::Entry;
@@ -134,11 +135,12 @@ impl App {
         &self,
         method: &str,
         request: &Request<Req>,
-    ) -> Result<Result<Caller, Resp>, Status> {
+    ) -> Result<Result<(Caller, Permit), Resp>, Status> {
         if !self.serving.ready() {
             return Err(unavailable("the store is being seeded; try again shortly"));
         }
         let caller = self.caller(request)?;
+        let permit = self.admission.admit(&caller.code)?;
         for action in self.faults.check(method, caller.code.as_str(), &request.get_ref().persons()) {
             match action {
                 Action::Unavailable => {
@@ -171,7 +173,7 @@ impl App {
                 }
             }
         }
-        Ok(Ok(caller))
+        Ok(Ok((caller, permit)))
     }
 
     /// Serves one unary facility call through readiness, authorization, faults and the journal.
@@ -187,7 +189,7 @@ impl App {
     {
         let started = Instant::now();
         let outcome = match self.admit::<Req, Resp>(method, &request).await {
-            Ok(Ok(caller)) => handle(self, &caller, request.get_ref()).map_err(Status::from),
+            Ok(Ok((caller, _permit))) => handle(self, &caller, request.get_ref()).map_err(Status::from),
             Ok(Err(failed)) => Ok(failed),
             Err(status) => Err(status),
         };
@@ -211,15 +213,16 @@ impl App {
         outcome.map(Response::new)
     }
 
-    /// Admits a streaming call (readiness, authorization, faults at the start of the stream).
-    pub(crate) async fn admit_stream<T>(&self, method: &'static str, request: &Request<T>) -> Result<Caller, Status> {
+    /// Admits a streaming call (readiness, authorization, faults at the start of the stream); the
+    /// permit is held for the stream's life.
+    pub(crate) async fn admit_stream<T>(&self, method: &'static str, request: &Request<T>) -> Result<(Caller, Permit), Status> {
         struct Nobody;
         impl Subject for Nobody {}
         struct NoAnswer;
         impl Answer for NoAnswer {}
         let probe = Request::from_parts(request.metadata().clone(), request.extensions().clone(), Nobody);
         match self.admit::<Nobody, NoAnswer>(method, &probe).await? {
-            Ok(caller) => {
+            Ok((caller, permit)) => {
                 if self.journal.enabled() {
                     self.journal.record(Entry {
                         sequence: 0,
@@ -233,7 +236,7 @@ impl App {
                         latency_us: 0,
                     });
                 }
-                Ok(caller)
+                Ok((caller, permit))
             }
             Err(NoAnswer) => Err(Status::internal("injected request-level failure")),
         }

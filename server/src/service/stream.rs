@@ -14,6 +14,7 @@ use tonic::{Status, Streaming};
 
 use super::App;
 use super::errors::ServiceError;
+use crate::admission::Permit;
 use crate::auth::Caller;
 
 impl App {
@@ -44,9 +45,14 @@ impl App {
     pub(crate) fn confirm_stream(
         &self,
         caller: Caller,
+        permit: Permit,
         inbound: Streaming<ConfirmStreamRequest>,
     ) -> Pin<Box<dyn Stream<Item = Result<ConfirmStreamResponse, Status>> + Send + 'static>> {
         let app = self.clone();
-        Box::pin(inbound.map(move |msg| msg.map(|m| app.stream_answer(&caller, m))))
+        // The permit lives as long as the stream: one stream is one session.
+        Box::pin(inbound.map(move |msg| {
+            let _session = &permit;
+            msg.map(|m| app.stream_answer(&caller, m))
+        }))
     }
 }

@@ -8,6 +8,7 @@ mod bulk;
 mod common;
 mod history;
 mod medical;
+mod overload;
 mod qualification;
 mod reference;
 mod stream;

@@ -1,0 +1,100 @@
+//! The final numbers: a table for people and JSON for scripts, from per-worker HdrHistograms
+//! merged at the end.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// Latency percentiles in microseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+impl Latency {
+    pub fn of(h: &Histogram<u64>) -> Latency {
+        Latency {
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
+}
+
+/// Everything a run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Successful requests (for stream and bulk: confirmations).
+    pub requests: u64,
+    pub errors: u64,
+    /// Errors by gRPC code name.
+    pub errors_by_code: BTreeMap<String, u64>,
+    /// Open loop only: requests that were due but not sent because the generator fell more than
+    /// a second behind (the server could not keep up).
+    pub not_sent: u64,
+    pub duration_s: f64,
+    pub rps: f64,
+    /// "closed" or "open".
+    pub mode: String,
+    /// Open loop: the offered rate.
+    pub offered_rps: Option<f64>,
+    pub latency_us: Latency,
+    /// Requests per workload.
+    pub by_workload: BTreeMap<String, u64>,
+    /// CPU time of this load generator per request, microseconds.
+    pub client_cpu_us_per_request: f64,
+    /// CPU time of the server process (with --server-pid) per request, microseconds.
+    pub server_cpu_us_per_request: Option<f64>,
+}
+
+impl Summary {
+    pub fn print_table(&self) {
+        println!("mode          {}", self.mode);
+        if let Some(o) = self.offered_rps {
+            println!("offered       {o:.0} req/s (not sent: {})", self.not_sent);
+        }
+        println!("requests      {}", self.requests);
+        println!("duration      {:.2} s", self.duration_s);
+        println!("throughput    {:.0} req/s", self.rps);
+        let l = &self.latency_us;
+        println!("latency (µs)  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}", l.p50, l.p90, l.p99, l.p999, l.max);
+        for (w, n) in &self.by_workload {
+            println!("  {w:<12} {n}");
+        }
+        if self.errors == 0 {
+            println!("errors        0");
+        } else {
+            println!("errors        {}", self.errors);
+            for (code, n) in &self.errors_by_code {
+                println!("  {code:<20} {n}");
+            }
+        }
+        print!("cpu/request   client {:.1} µs", self.client_cpu_us_per_request);
+        match self.server_cpu_us_per_request {
+            Some(s) => println!(", server {s:.1} µs"),
+            None => println!(),
+        }
+    }
+}
+
+/// CPU seconds (user + system) a process has used, from /proc.
+pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/stat"),
+        None => "/proc/self/stat".to_owned(),
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
