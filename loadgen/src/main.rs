@@ -26,6 +26,9 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::{Code, Request};
 
 use raw::RawCodec;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use report::{Latency, Summary};
 use requests::{KeyDistribution, Keys};
 
@@ -204,7 +207,9 @@ struct Pools {
 
 fn today() -> Date {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    JstDateTime::from_unix_seconds(now).map(JstDateTime::date).unwrap_or_else(|| Date::new(2026, 1, 1).unwrap_or_else(|| unreachable!()))
+    JstDateTime::from_unix_seconds(now)
+        .map(JstDateTime::date)
+        .unwrap_or_else(|| Date::new(2026, 1, 1).unwrap_or_else(|| unreachable!()))
 }
 
 /// Card holders among the people a pool will ask about (index, serial).
@@ -221,7 +226,12 @@ fn holders(pop: &Population, keys: &mut Keys, n: usize, persons: u64) -> Vec<(u6
     out
 }
 
-async fn build_pools(args: &Args, mix: &[(Workload, u32)], channel: &Channel, meta: &tonic::metadata::MetadataMap) -> Result<Pools, AnyError> {
+async fn build_pools(
+    args: &Args,
+    mix: &[(Workload, u32)],
+    channel: &Channel,
+    meta: &tonic::metadata::MetadataMap,
+) -> Result<Pools, AnyError> {
     let pop = Population::new(args.seed, today());
     let n = args.pool.max(1);
     let mut by_workload = BTreeMap::new();
@@ -229,7 +239,9 @@ async fn build_pools(args: &Args, mix: &[(Workload, u32)], channel: &Channel, me
     for (w, _) in mix {
         let mut keys = Keys::new(args.persons, args.keys, *w as u64);
         let pool: Vec<Bytes> = match w {
-            Workload::Health => vec![requests::encode(&tonic_health::pb::HealthCheckRequest { service: String::new() })],
+            Workload::Health => {
+                vec![requests::encode(&tonic_health::pb::HealthCheckRequest { service: String::new() })]
+            }
             Workload::Card => (0..n).map(|_| requests::card(&pop, keys.next(), args.persons)).collect(),
             Workload::Insured => (0..n).map(|_| requests::insured(&pop, keys.next())).collect(),
             Workload::Miss => (0..n as u64).map(|i| requests::miss(&pop, i * 7919, args.persons)).collect(),
@@ -247,14 +259,24 @@ async fn build_pools(args: &Args, mix: &[(Workload, u32)], channel: &Channel, me
                 let today = today();
                 people
                     .iter()
-                    .map(|(i, _)| if *w == Workload::Medication { requests::medication(&pop, *i, today) } else { requests::checkup(&pop, *i) })
+                    .map(|(i, _)| {
+                        if *w == Workload::Medication {
+                            requests::medication(&pop, *i, today)
+                        } else {
+                            requests::checkup(&pop, *i)
+                        }
+                    })
                     .collect()
             }
             Workload::Stream => {
-                stream = (0..n as u64).map(|t| requests::encode(&requests::stream_message(&pop, keys.next(), args.persons, t))).collect();
+                stream = (0..n as u64)
+                    .map(|t| requests::encode(&requests::stream_message(&pop, keys.next(), args.persons, t)))
+                    .collect();
                 Vec::new()
             }
-            Workload::Bulk => (0..4).map(|_| requests::bulk(&pop, &mut keys, args.bulk_size.clamp(1, 10_000))).collect(),
+            Workload::Bulk => {
+                (0..4).map(|_| requests::bulk(&pop, &mut keys, args.bulk_size.clamp(1, 10_000))).collect()
+            }
         };
         by_workload.insert(*w, pool);
     }
@@ -271,6 +293,8 @@ struct Shared {
     /// Open loop: the next slot to send and how many were skipped.
     next_slot: AtomicU64,
     not_sent: AtomicU64,
+    /// Open loop: one permit per slot that is due, released on time by the pacer thread.
+    due: tokio::sync::Semaphore,
 }
 
 /// What one worker measured.
@@ -307,26 +331,39 @@ async fn unary_worker(
     bulk_size: usize,
 ) -> WorkerResult {
     let mut result = WorkerResult { hist: histogram(), errors: BTreeMap::new(), by_workload: BTreeMap::new() };
-    let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(64 << 20).max_encoding_message_size(64 << 20);
+    let mut grpc =
+        tonic::client::Grpc::new(channel).max_decoding_message_size(64 << 20).max_encoding_message_size(64 << 20);
     let total_weight: u32 = mix.iter().map(|(_, w)| w).sum();
     let mut rng = onshi_domain::population::mix64(id as u64 + 1);
     let mut cursor = rng as usize;
     while !shared.stop.load(Ordering::Relaxed) {
         rng = onshi_domain::population::mix64(rng);
         let mut pick = (rng % u64::from(total_weight)) as u32;
-        let workload = mix.iter().find(|(_, w)| if pick < *w { true } else { pick -= w; false }).map_or(Workload::Card, |(w, _)| *w);
-        // Open loop: wait for this request's slot and measure from it.
+        let workload = mix
+            .iter()
+            .find(|(_, w)| {
+                if pick < *w {
+                    true
+                } else {
+                    pick -= w;
+                    false
+                }
+            })
+            .map_or(Workload::Card, |(w, _)| *w);
+        // Open loop: wait for a due slot (the pacer thread releases them on time) and measure
+        // from the slot's intended time.
         let intended = match &plan.rps {
             Some(rps) => {
+                match shared.due.acquire().await {
+                    Ok(permit) => permit.forget(),
+                    Err(_) => break,
+                }
                 let slot = shared.next_slot.fetch_add(1, Ordering::Relaxed);
                 if plan.total > 0 && slot >= plan.total {
                     break;
                 }
                 let at = plan.start + Duration::from_secs_f64(slot as f64 / rps);
-                let now = Instant::now();
-                if at > now {
-                    tokio::time::sleep_until(at.into()).await;
-                } else if now - at > plan.max_lag {
+                if at.elapsed() > plan.max_lag {
                     if shared.measuring.load(Ordering::Relaxed) {
                         shared.not_sent.fetch_add(1, Ordering::Relaxed);
                     }
@@ -347,7 +384,9 @@ async fn unary_worker(
             *req.metadata_mut() = meta.clone();
         }
         let outcome = match grpc.ready().await {
-            Ok(()) => grpc.unary(req, http::uri::PathAndQuery::from_static(workload.path()), RawCodec).await.map(|_| ()),
+            Ok(()) => {
+                grpc.unary(req, http::uri::PathAndQuery::from_static(workload.path()), RawCodec).await.map(|_| ())
+            }
             Err(e) => Err(tonic::Status::unavailable(e.to_string())),
         };
         if shared.measuring.load(Ordering::Relaxed) {
@@ -372,7 +411,14 @@ async fn unary_worker(
 }
 
 /// A stream with `batch` confirmations in flight: send a batch, read its answers, repeat.
-async fn stream_worker(channel: Channel, meta: tonic::metadata::MetadataMap, pools: Arc<Pools>, shared: Arc<Shared>, batch: usize, id: usize) -> WorkerResult {
+async fn stream_worker(
+    channel: Channel,
+    meta: tonic::metadata::MetadataMap,
+    pools: Arc<Pools>,
+    shared: Arc<Shared>,
+    batch: usize,
+    id: usize,
+) -> WorkerResult {
     let mut result = WorkerResult { hist: histogram(), errors: BTreeMap::new(), by_workload: BTreeMap::new() };
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(batch.max(1) * 2);
     let mut grpc = tonic::client::Grpc::new(channel);
@@ -460,6 +506,7 @@ async fn run(args: Args) -> Result<(), AnyError> {
         errors: AtomicU64::new(0),
         next_slot: AtomicU64::new(0),
         not_sent: AtomicU64::new(0),
+        due: tokio::sync::Semaphore::new(0),
     });
     let warmup = Duration::from_secs_f64(args.warmup.max(0.0));
     let plan = Arc::new(Plan {
@@ -473,6 +520,30 @@ async fn run(args: Args) -> Result<(), AnyError> {
         max_lag: Duration::from_secs(1),
     });
 
+    // Open loop: a dedicated thread releases slots at their intended times (tokio's timers tick
+    // every millisecond; a thread sleeping on its own is far more precise), so the measured
+    // latency is the server's and the network's, not the generator's lateness.
+    if let Some(rps) = args.rps {
+        let (shared, plan) = (shared.clone(), plan.clone());
+        std::thread::spawn(move || {
+            let mut released: u64 = 0;
+            while !shared.stop.load(Ordering::Relaxed) {
+                let due = (plan.start.elapsed().as_secs_f64() * rps) as u64 + 1;
+                if due > released {
+                    shared.due.add_permits((due - released) as usize);
+                    released = due;
+                }
+                if plan.total > 0 && released >= plan.total {
+                    break;
+                }
+                let next = plan.start + Duration::from_secs_f64(released as f64 / rps);
+                let wait = next.saturating_duration_since(Instant::now());
+                std::thread::sleep(wait.min(Duration::from_millis(5)));
+            }
+            shared.due.close();
+        });
+    }
+
     let only_stream = mix.iter().all(|(w, _)| *w == Workload::Stream);
     let mut workers = Vec::new();
     for id in 0..args.concurrency.max(1) {
@@ -481,7 +552,16 @@ async fn run(args: Args) -> Result<(), AnyError> {
         if only_stream {
             workers.push(tokio::spawn(stream_worker(channel, meta, pools, shared, args.batch.max(1), id)));
         } else {
-            workers.push(tokio::spawn(unary_worker(id, channel, meta, mix.clone(), pools, shared, plan.clone(), args.bulk_size)));
+            workers.push(tokio::spawn(unary_worker(
+                id,
+                channel,
+                meta,
+                mix.clone(),
+                pools,
+                shared,
+                plan.clone(),
+                args.bulk_size,
+            )));
         }
     }
 
@@ -505,7 +585,11 @@ async fn run(args: Args) -> Result<(), AnyError> {
             last_print = Instant::now();
             let secs = started.elapsed().as_secs_f64();
             let done = shared.done.load(Ordering::Relaxed);
-            eprint!("\r{secs:6.1} s  {done:>10} req  {:>9.0} req/s  errors {}   ", done as f64 / secs, shared.errors.load(Ordering::Relaxed));
+            eprint!(
+                "\r{secs:6.1} s  {done:>10} req  {:>9.0} req/s  errors {}   ",
+                done as f64 / secs,
+                shared.errors.load(Ordering::Relaxed)
+            );
         }
     }
     shared.measuring.store(false, Ordering::Relaxed);

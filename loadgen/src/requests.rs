@@ -108,7 +108,10 @@ pub fn card(pop: &Population, i: u64, persons: u64) -> Bytes {
 }
 
 pub fn insured(pop: &Population, i: u64) -> Bytes {
-    encode(&ConfirmByInsuredNumberRequest { message_header: None, qualification_confirm_search_info: Some(search(pop, i)) })
+    encode(&ConfirmByInsuredNumberRequest {
+        message_header: None,
+        qualification_confirm_search_info: Some(search(pop, i)),
+    })
 }
 
 /// People who do not exist: the insured numbers of indices beyond the seeded population.
@@ -127,7 +130,10 @@ pub fn medication(pop: &Population, i: u64, today: Date) -> Bytes {
 }
 
 pub fn checkup(pop: &Population, i: u64) -> Bytes {
-    encode(&GetSpecificHealthCheckupInfoRequest { message_header: None, patient_search_info: Some(patient(&search(pop, i))) })
+    encode(&GetSpecificHealthCheckupInfoRequest {
+        message_header: None,
+        patient_search_info: Some(patient(&search(pop, i))),
+    })
 }
 
 pub fn stream_message(pop: &Population, i: u64, persons: u64, tag: u64) -> ConfirmStreamRequest {

@@ -75,6 +75,7 @@ pub fn prepare(config: &Config, clock: Arc<Clock>) -> Result<(App, Option<Arc<ru
         journal: Arc::new(crate::journal::Journal::new(config.journal.enabled, config.journal.max_bytes)),
         serving: Arc::new(crate::service::Serving::new(seeded)),
         admission: Arc::new(crate::admission::Admission::new(
+            std::time::Duration::from_millis(config.limits.max_queue_ms),
             config.limits.max_in_flight,
             config.limits.facility_max_in_flight,
         )),

@@ -124,6 +124,9 @@ impl Default for JournalConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
+    /// A call that has waited this many milliseconds before its handler could run is shed: the
+    /// server is behind (0: never).
+    pub max_queue_ms: u64,
     /// Facility calls in flight in total (0: unlimited).
     pub max_in_flight: usize,
     /// Calls in flight per facility (0: unlimited; the real terminal allows 20 sessions).
@@ -132,7 +135,7 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { max_in_flight: 512, facility_max_in_flight: 0 }
+        LimitsConfig { max_queue_ms: 50, max_in_flight: 512, facility_max_in_flight: 0 }
     }
 }
 

@@ -14,6 +14,10 @@ use onshi_server::store::StoreHandle;
 use onshi_server::{boot, demo, people, pki, seed};
 use tokio::net::TcpListener;
 
+/// mimalloc: glibc's malloc was about 12 % of the server's samples under load (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "onshi-server",

@@ -89,6 +89,7 @@ pub async fn run(
     let access_history =
         AccessHistoryServiceServer::new(AccessHistory(app)).max_decoding_message_size(MAX_REQUEST_BYTES);
     let served = Server::builder()
+        .layer(crate::admission::ArrivalLayer)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

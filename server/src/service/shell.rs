@@ -140,7 +140,8 @@ impl App {
             return Err(unavailable("the store is being seeded; try again shortly"));
         }
         let caller = self.caller(request)?;
-        let permit = self.admission.admit(&caller.code)?;
+        let arrived = request.extensions().get::<crate::admission::Arrived>().map(|a| a.0);
+        let permit = self.admission.admit(&caller.code, arrived)?;
         for action in self.faults.check(method, caller.code.as_str(), &request.get_ref().persons()) {
             match action {
                 Action::Unavailable => {
@@ -215,7 +216,11 @@ impl App {
 
     /// Admits a streaming call (readiness, authorization, faults at the start of the stream); the
     /// permit is held for the stream's life.
-    pub(crate) async fn admit_stream<T>(&self, method: &'static str, request: &Request<T>) -> Result<(Caller, Permit), Status> {
+    pub(crate) async fn admit_stream<T>(
+        &self,
+        method: &'static str,
+        request: &Request<T>,
+    ) -> Result<(Caller, Permit), Status> {
         struct Nobody;
         impl Subject for Nobody {}
         struct NoAnswer;

@@ -154,6 +154,9 @@ pub struct Store {
     /// Makes access-log keys unique within a millisecond; starts from the clock so keys of
     /// another process run never collide.
     access_sequence: std::sync::atomic::AtomicU64,
+    /// Whether any reference number was ever registered in this store: until one is, the card
+    /// lookup skips the read for one (it sits on the hot path).
+    any_reference_numbers: std::sync::atomic::AtomicBool,
     /// Kept so SST files for bulk loads are written with each column family's own options.
     cf_options: Vec<(&'static str, Options)>,
     /// The shared block cache; kept alive and measurable.
@@ -210,10 +213,16 @@ impl Store {
             path: path.to_owned(),
             write_opts,
             access_sequence: std::sync::atomic::AtomicU64::new(start),
+            any_reference_numbers: std::sync::atomic::AtomicBool::new(false),
             cf_options,
             _cache: cache,
         };
         store.check_schema()?;
+        let cf = store.cf(keys::CF_REFERENCE_NUMBERS)?;
+        let mut it = store.db.raw_iterator_cf(cf);
+        it.seek_to_first();
+        store.any_reference_numbers.store(it.valid(), std::sync::atomic::Ordering::Release);
+        drop(it);
         Ok(store)
     }
 
@@ -320,6 +329,7 @@ impl Store {
             }
         }
         if !changes.reference_numbers.is_empty() {
+            self.any_reference_numbers.store(true, std::sync::atomic::Ordering::Release);
             let cf = self.cf(keys::CF_REFERENCE_NUMBERS)?;
             for (facility, person, number) in &changes.reference_numbers {
                 let key = keys::reference_number(facility, *person);
@@ -345,6 +355,9 @@ impl Store {
         facility: &MedicalInstitutionCode,
         person: PersonId,
     ) -> Result<Option<String>, StoreError> {
+        if !self.any_reference_numbers.load(std::sync::atomic::Ordering::Acquire) {
+            return Ok(None);
+        }
         let cf = self.cf(keys::CF_REFERENCE_NUMBERS)?;
         Ok(self
             .db

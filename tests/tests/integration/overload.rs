@@ -10,7 +10,11 @@ use crate::common::{CLINIC, PHARMACY, TestServer, VALID_SERIAL, card_with_consen
 
 async fn slow_down(server: &TestServer, ms: u32) {
     let mut admin = server.admin().await;
-    let fault = Fault { method: "ConfirmByCard".into(), kind: Some(Kind::Latency(LatencyFault { min_ms: ms, max_ms: ms })), ..Default::default() };
+    let fault = Fault {
+        method: "ConfirmByCard".into(),
+        kind: Some(Kind::Latency(LatencyFault { min_ms: ms, max_ms: ms })),
+        ..Default::default()
+    };
     admin.add_fault(AddFaultRequest { fault: Some(fault) }).await.expect("fault");
 }
 
