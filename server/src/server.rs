@@ -38,6 +38,28 @@ pub enum RunError {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// Server reflection (v1 and v1alpha) of one listener's API, with health and the google.rpc
+/// error details so that tools can decode them.
+fn reflection(
+    api: &'static [u8],
+) -> Result<
+    (
+        tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>,
+        tonic_reflection::server::v1alpha::ServerReflectionServer<
+            impl tonic_reflection::server::v1alpha::ServerReflection,
+        >,
+    ),
+    RunError,
+> {
+    let builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(api)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+    };
+    Ok((builder().build_v1()?, builder().build_v1alpha()?))
+}
+
 /// Serves the facility API on `listener` until `shutdown` completes. With `tls` (the default
 /// everywhere but local debugging) every connection must present a client certificate from the
 /// configured CA; without, the listener must be on a loopback address.
@@ -72,16 +94,7 @@ pub async fn run(
             }
         }
     });
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(onshi_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(onshi_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let (reflection_v1, reflection_v1alpha) = reflection(onshi_proto::FILE_DESCRIPTOR_SET)?;
     let qualification =
         QualificationServiceServer::new(Qualification(app.clone())).max_decoding_message_size(MAX_BULK_REQUEST_BYTES);
     let medication = MedicationServiceServer::new(Medication(app.clone())).max_decoding_message_size(MAX_REQUEST_BYTES);
@@ -119,16 +132,7 @@ pub async fn run_admin(
     }
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<AdminServiceServer<Admin>>().await;
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(onshi_proto::ADMIN_FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(onshi_proto::ADMIN_FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let (reflection_v1, reflection_v1alpha) = reflection(onshi_proto::ADMIN_FILE_DESCRIPTOR_SET)?;
     let admin = AdminServiceServer::new(Admin(app)).max_decoding_message_size(MAX_REQUEST_BYTES);
     Server::builder()
         .add_service(health)
