@@ -150,32 +150,47 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
     let mut index: Vec<(Vec<u8>, [u8; 9])> = Vec::with_capacity((count + count / 5) as usize);
 
     let blocks = spec.persons.div_ceil(BLOCK_SIZE);
-    let mut done = 0;
-    for block in pop.block_order(blocks) {
-        let start = (block * BLOCK_SIZE).max(from);
-        let end = ((block + 1) * BLOCK_SIZE).min(spec.persons);
-        if start >= end {
-            continue;
-        }
-        let mid = start + (end - start) / 2;
-        // Two halves on two threads; the first half's entries come first, so the
-        // qualification keys (person id order) stay sorted.
-        let (mut a, b) = std::thread::scope(|s| {
-            let second = s.spawn(|| generate(&pop, mid..end));
-            let first = generate(&pop, start..mid);
-            (first, second.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    // Generation (two threads per block) and SST writing (a third thread) overlap: while block
+    // N is sorted and written, block N+1 is generated.
+    let (to_writer, from_generator) = std::sync::mpsc::sync_channel::<(String, BlockEntries)>(1);
+    let written = std::thread::scope(|s| {
+        let writer = s.spawn(move || -> Result<_, StoreError> {
+            for (name, mut block) in from_generator {
+                block.cards.sort_unstable_by(|x, y| x.0.cmp(&y.0));
+                card_files.write_sorted(&name, block.cards.iter().map(|(k, v)| (k.as_bytes(), v.as_slice())))?;
+                qual_files.write_sorted(&name, block.qualifications.iter().map(|(k, v)| (&k[..], v.as_slice())))?;
+            }
+            Ok((card_files, qual_files))
         });
-        a.cards.extend(b.cards);
-        a.qualifications.extend(b.qualifications);
-        index.extend(a.index);
-        index.extend(b.index);
-        a.cards.sort_unstable_by(|x, y| x.0.cmp(&y.0));
-        let name = format!("{block:05}-{start}");
-        card_files.write_sorted(&name, a.cards.iter().map(|(k, v)| (k.as_bytes(), v.as_slice())))?;
-        qual_files.write_sorted(&name, a.qualifications.iter().map(|(k, v)| (&k[..], v.as_slice())))?;
-        done += end - start;
-        progress(done);
-    }
+        let mut done = 0;
+        for block in pop.block_order(blocks) {
+            let start = (block * BLOCK_SIZE).max(from);
+            let end = ((block + 1) * BLOCK_SIZE).min(spec.persons);
+            if start >= end {
+                continue;
+            }
+            let mid = start + (end - start) / 2;
+            // Two halves on two threads; the first half's entries come first, so the
+            // qualification keys (person id order) stay sorted.
+            let (mut a, b) = std::thread::scope(|s| {
+                let second = s.spawn(|| generate(&pop, mid..end));
+                let first = generate(&pop, start..mid);
+                (first, second.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            });
+            a.cards.extend(b.cards);
+            a.qualifications.extend(b.qualifications);
+            index.extend(std::mem::take(&mut a.index));
+            index.extend(b.index);
+            if to_writer.send((format!("{block:05}-{start}"), a)).is_err() {
+                break; // the writer failed; its error is reported below
+            }
+            done += end - start;
+            progress(done);
+        }
+        drop(to_writer);
+        writer.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+    });
+    let (card_files, qual_files) = written?;
     index.sort_unstable_by(|x, y| x.0.cmp(&y.0));
     // Identical keys could only come from two people sharing every insured number and a
     // birthdate; keep the first so the file stays strictly sorted.
