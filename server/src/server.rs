@@ -112,7 +112,10 @@ pub async fn run(
         .add_service(access_history)
         .serve_with_incoming_shutdown(transport::incoming(listener, tls), shutdown)
         .await;
+    // Abort is asynchronous: wait for the task to be dropped, so that when `run` returns it no
+    // longer holds the app (and the store can be reopened in the same process).
     health_task.abort();
+    let _ = health_task.await;
     served?;
     Ok(())
 }

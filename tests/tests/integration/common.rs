@@ -65,8 +65,17 @@ impl TestServer {
             task.await.expect("server task");
         }
         let TestServer { dir, app, .. } = self;
-        // The store must be closed before it is opened again.
+        // The store must be closed before it is opened again. Connection and stream tasks that
+        // hyper spawned may still be dropping their clones of the app on another worker thread,
+        // so wait (bounded) until the last reference to the store is gone.
+        let handle = Arc::downgrade(&app.store);
+        let store = Arc::downgrade(&app.store.get());
         drop(app);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while handle.strong_count() > 0 || store.strong_count() > 0 {
+            assert!(std::time::Instant::now() < deadline, "the stopped server still holds its store after 10 s");
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
         Self::start_in(dir).await
     }
 
