@@ -93,6 +93,18 @@ impl Violations {
         }
     }
 
+    /// Like [`Violations::check`] for the field `prefix.name`, naming it only if it is wrong (the
+    /// hot path never formats a field path).
+    pub fn check_in<T, E: std::fmt::Display>(&mut self, prefix: &str, name: &str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push((format!("{prefix}.{name}"), e.to_string()));
+                None
+            }
+        }
+    }
+
     pub fn add(&mut self, field: &str, description: impl Into<String>) {
         self.0.push((field.to_owned(), description.into()));
     }

@@ -78,6 +78,16 @@ pub(crate) fn validate_header(
     Ok(Header { date: date.unwrap_or(now.date()), arbitrary_file_identifier: h.arbitrary_file_identifier.clone() })
 }
 
+/// [`consent_flag`] for the field `prefix.name`, formatting the path only on error.
+pub(crate) fn consent_flag_in(v: &mut Violations, prefix: &str, name: &str, value: &str) -> Option<bool> {
+    match value {
+        "" => None,
+        "0" => Some(false),
+        "1" => Some(true),
+        _ => consent_flag(v, &format!("{prefix}.{name}"), value),
+    }
+}
+
 /// A consent flag: "1" given, "0" or empty not.
 pub(crate) fn consent_flag(v: &mut Violations, field: &str, value: &str) -> Option<bool> {
     match value {
@@ -196,16 +206,16 @@ pub(crate) fn parse_search(
     path: &str,
     v: &mut Violations,
 ) -> Option<(InsuredQuery, Date)> {
-    let insurer =
-        v.check(&format!("{path}.insurer_number"), InsurerNumber::parse(s.insurer_number, caller.check_digits));
-    let symbol = v.check(&format!("{path}.insured_card_symbol"), InsuredCardSymbol::parse(s.insured_card_symbol));
-    let number = v.check(
-        &format!("{path}.insured_identification_number"),
+    let insurer = v.check_in(path, "insurer_number", InsurerNumber::parse(s.insurer_number, caller.check_digits));
+    let symbol = v.check_in(path, "insured_card_symbol", InsuredCardSymbol::parse(s.insured_card_symbol));
+    let number = v.check_in(
+        path,
+        "insured_identification_number",
         InsuredIdentificationNumber::parse(s.insured_identification_number),
     );
     let branch =
-        v.check(&format!("{path}.insured_branch_number"), InsuredBranchNumber::parse_optional(s.insured_branch_number));
-    let birthdate = v.check(&format!("{path}.birthdate"), Date::parse_yyyymmdd(s.birthdate));
+        v.check_in(path, "insured_branch_number", InsuredBranchNumber::parse_optional(s.insured_branch_number));
+    let birthdate = v.check_in(path, "birthdate", Date::parse_yyyymmdd(s.birthdate));
     let (insurer, symbol, number, branch, birthdate) = (insurer?, symbol?, number?, branch?, birthdate?);
     Some((InsuredQuery { prefix: keys::insured_prefix(&insurer, &symbol, &number, birthdate), branch }, birthdate))
 }
@@ -316,7 +326,7 @@ impl App {
         let query = parse_search(caller, s.into(), P, &mut v);
         let limit_consent = consent_flag(
             &mut v,
-            &format!("{P}.limit_application_certificate_related_cons_flg"),
+            "qualification_confirm_search_info.limit_application_certificate_related_cons_flg",
             &s.limit_application_certificate_related_cons_flg,
         );
         if s.arbitrary_identifier.chars().count() > MAX_FREE_TEXT_CHARS {
@@ -346,12 +356,11 @@ impl App {
         let empty = CardReaderInfo::default();
         let r = req.card_reader_info.as_ref().unwrap_or(&empty);
         const P: &str = "card_reader_info";
-        let serial =
-            v.check(&format!("{P}.certificate_serial_number"), CertificateSerial::parse(&r.certificate_serial_number));
+        let serial = v.check_in(P, "certificate_serial_number", CertificateSerial::parse(&r.certificate_serial_number));
         if VerificationMethod::from_code(&r.verification_method).is_none() {
             v.add(&format!("{P}.verification_method"), "must be \"1\" (face), \"2\" (PIN) or \"3\" (visual check)");
         }
-        let mut flag = |name: &str, value: &str| consent_flag(&mut v, &format!("{P}.{name}"), value);
+        let mut flag = |name: &str, value: &str| consent_flag_in(&mut v, P, name, value);
         let chosen = [
             (
                 ConsentKind::SpecificHealthCheckups,

@@ -178,8 +178,10 @@ fn cf_options(name: &str, cache: &Cache) -> Options {
     block.set_pin_l0_filter_and_index_blocks_in_cache(true);
     block.set_format_version(5);
     if matches!(name, keys::CF_CARD_RESULTS | keys::CF_QUALIFICATIONS | keys::CF_CARDS) {
-        // Point lookups only: a hash index inside data blocks saves the binary search.
+        // Point lookups only: a hash index inside data blocks saves the binary search, and index
+        // entries without delta encoding save decoding during the index search.
         block.set_data_block_index_type(DataBlockIndexType::BinaryAndHash);
+        block.set_index_block_restart_interval(1);
     }
     let mut opts = Options::default();
     opts.set_block_based_table_factory(&block);
@@ -192,7 +194,9 @@ impl Store {
     /// explicitly (a family opened by name alone would silently lose the cache and bloom filters).
     pub fn open(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         std::fs::create_dir_all(path).map_err(|e| StoreError::Io(path.to_owned(), e))?;
-        let cache = Cache::new_lru_cache(options.block_cache_bytes);
+        // HyperClockCache: lookups without the per-shard mutex of the LRU cache, which showed in
+        // profiles of card lookups (see BENCHMARKS.md).
+        let cache = Cache::new_hyper_clock_cache(options.block_cache_bytes, 0);
         let mut db_opts = Options::default();
         db_opts.create_if_missing(true);
         db_opts.create_missing_column_families(true);
