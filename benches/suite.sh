@@ -15,9 +15,10 @@ PERSONS="${ONSHI_BENCH_PERSONS:-1000000}"
 RSS_PERSONS="${ONSHI_BENCH_RSS_PERSONS:-10000000}"
 OUT="${ONSHI_BENCH_OUT:-$PWD/target/bench}"
 WORK="$(mktemp -d /tmp/onshi-bench.XXXXXX)"
-PORT=50071
-ADMIN_PORT=50072
-PLAIN_PORT=50073
+# Below the ephemeral port range (32768-60999), so no client connection can hold them.
+PORT=20071
+ADMIN_PORT=20072
+PLAIN_PORT=20073
 CLINIC=1312345679
 mkdir -p "$OUT"
 # Server pids go to a file: start_server runs in a command substitution (a subshell).
@@ -55,11 +56,22 @@ status = "active"
 TOML
 }
 
+# Servers are started from subshells, so they are nobody's children here: a zombie counts as gone.
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+stop_server() { # pid; waits until it has exited (and freed its ports)
+  kill "$1" 2>/dev/null || true
+  for _ in $(seq 1 300); do alive "$1" || return 0; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+}
+
 start_server() { # dir port -> pid; waits until it serves
   "$T/onshi-server" serve --config "$1.toml" --duration 3600 >"$1.log" 2>&1 &
   local pid=$!
   echo "$pid" >> "$WORK/pids"
   for _ in $(seq 1 600); do
+    if ! alive "$pid"; then
+      log "server in $1 exited"; cat "$1.log" >&2; exit 1
+    fi
     if "$T/onshi-server" healthcheck --target "127.0.0.1:$2" --cacert "$WORK/pki/ca.pem" \
         --cert "$WORK/pki/$CLINIC.pem" --key "$WORK/pki/$CLINIC.key" >/dev/null 2>&1 \
       || "$T/onshi-server" healthcheck --target "127.0.0.1:$2" --plaintext >/dev/null 2>&1; then
@@ -116,11 +128,11 @@ if command -v h2load >/dev/null 2>&1; then
       "http://127.0.0.1:$PLAIN_PORT/grpc.health.v1.Health/Check" 2>/dev/null \
     | sed -n 's/.*finished in .*, \([0-9.]*\) req\/s.*/\1/p' | head -1)
 fi
-kill "$PPID_PLAIN" 2>/dev/null || true
+stop_server "$PPID_PLAIN"
 
 RSS_MB=""
 if [ "$RSS_PERSONS" -gt 0 ]; then
-  kill "$SPID" 2>/dev/null || true
+  stop_server "$SPID"
   log "seeding $RSS_PERSONS persons for the RSS run"
   write_config "$WORK/big" "$RSS_PERSONS" "$PORT" "$ADMIN_PORT" false
   BPID=$(start_server "$WORK/big" "$PORT")

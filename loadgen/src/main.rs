@@ -1,12 +1,14 @@
 //! onshi-loadgen: rehearses national qualification-check traffic against onshi (or anything that
 //! speaks onshi.v1) and reports numbers people can trust.
 //!
-//! Requests are pre-encoded from the same deterministic population the server seeded and sent with
-//! a codec that does not decode answers, so the generator's own cost per request stays small.
+//! Requests are pre-encoded from the same deterministic population the server seeded; unary calls
+//! go out on bare HTTP/2 connections ([`h2client`]) and streams through tonic with a codec that
+//! does not decode answers, so the generator's own cost per request stays small.
 //! Closed loop (`--concurrency` requests in flight) finds the peak; open loop (`--rps`) offers a
 //! fixed rate and measures latency from each request's intended send time, so a slow server
 //! cannot hide its queueing (no coordinated omission).
 
+mod h2client;
 mod raw;
 mod report;
 mod requests;
@@ -19,12 +21,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
+use h2::client::SendRequest;
 use hdrhistogram::Histogram;
+use http::header::{HeaderName, HeaderValue};
 use onshi_domain::date::{Date, JstDateTime};
 use onshi_domain::population::Population;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::{Code, Request};
 
+use h2client::Route;
 use raw::RawCodec;
 
 #[global_allocator]
@@ -114,6 +119,9 @@ struct Args {
     /// HTTP/2 connections to open.
     #[arg(long, default_value_t = 4)]
     connections: usize,
+    /// Scheduler threads of the generator (1: a single-threaded runtime).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Requests in flight in total (closed loop), or the most in flight (open loop).
     #[arg(short = 'c', long, default_value_t = 64)]
     concurrency: usize,
@@ -175,6 +183,23 @@ fn parse_mix(s: &str) -> Result<Vec<(Workload, u32)>, AnyError> {
     Ok(out)
 }
 
+/// The bare-HTTP/2 target (unary calls).
+fn h2_target(args: &Args) -> Result<h2client::Target, AnyError> {
+    let tls = if args.plaintext {
+        None
+    } else {
+        let (Some(ca), Some(cert), Some(key)) = (&args.cacert, &args.cert, &args.key) else {
+            return Err("mutual TLS needs --cacert, --cert and --key (or --plaintext --facility CODE)".into());
+        };
+        let config = h2client::tls_config(&std::fs::read(ca)?, &std::fs::read(cert)?, &std::fs::read(key)?)?;
+        let name = rustls::pki_types::ServerName::try_from(args.server_name.clone())
+            .map_err(|_| format!("--server-name {:?} is not a DNS name or address", args.server_name))?;
+        Some((config, name))
+    };
+    Ok(h2client::Target { addr: args.target.clone(), tls })
+}
+
+/// A tonic channel (streams).
 async fn connect(args: &Args) -> Result<Channel, AnyError> {
     let endpoint = if args.plaintext {
         Channel::from_shared(format!("http://{}", args.target))?
@@ -199,7 +224,8 @@ async fn connect(args: &Args) -> Result<Channel, AnyError> {
     Ok(channel)
 }
 
-/// The pre-encoded requests of every unary workload in the mix.
+/// The pre-encoded requests of every workload in the mix: unary ones already framed for the
+/// wire (gRPC prefix included), stream messages bare (tonic frames them).
 struct Pools {
     by_workload: BTreeMap<Workload, Vec<Bytes>>,
     stream: Vec<Bytes>,
@@ -229,8 +255,8 @@ fn holders(pop: &Population, keys: &mut Keys, n: usize, persons: u64) -> Vec<(u6
 async fn build_pools(
     args: &Args,
     mix: &[(Workload, u32)],
-    channel: &Channel,
-    meta: &tonic::metadata::MetadataMap,
+    connection: &SendRequest<Bytes>,
+    consent_route: &Route,
 ) -> Result<Pools, AnyError> {
     let pop = Population::new(args.seed, today());
     let n = args.pool.max(1);
@@ -248,13 +274,12 @@ async fn build_pools(
             Workload::Medication | Workload::Checkup => {
                 // The patients consent at the reader first (as the facility making the calls).
                 let people = holders(&pop, &mut keys, n.min(2000), args.persons);
-                let mut grpc = tonic::client::Grpc::new(channel.clone());
+                let mut send = connection.clone();
                 for (_, serial) in &people {
-                    grpc.ready().await?;
-                    let mut req = Request::new(requests::encode(&requests::card_request(serial, true)));
-                    *req.metadata_mut() = meta.clone();
-                    let path = http::uri::PathAndQuery::from_static("/onshi.v1.QualificationService/ConfirmByCard");
-                    grpc.unary(req, path, RawCodec).await.map_err(|s| format!("giving consents failed: {s}"))?;
+                    let framed = h2client::frame(&requests::encode(&requests::card_request(serial, true)));
+                    h2client::unary(&mut send, consent_route, framed)
+                        .await
+                        .map_err(|(code, message)| format!("giving consents failed: {code:?}: {message}"))?;
                 }
                 let today = today();
                 people
@@ -278,7 +303,7 @@ async fn build_pools(
                 (0..4).map(|_| requests::bulk(&pop, &mut keys, args.bulk_size.clamp(1, 10_000))).collect()
             }
         };
-        by_workload.insert(*w, pool);
+        by_workload.insert(*w, pool.iter().map(|m| h2client::frame(m)).collect());
     }
     Ok(Pools { by_workload, stream })
 }
@@ -286,6 +311,8 @@ async fn build_pools(
 /// State shared by the workers.
 struct Shared {
     measuring: AtomicBool,
+    /// Set when the measured run is over: later answers are not counted.
+    ended: AtomicBool,
     stop: AtomicBool,
     /// Measured requests so far (for -n and the progress line).
     done: AtomicU64,
@@ -304,6 +331,17 @@ struct WorkerResult {
     by_workload: BTreeMap<String, u64>,
 }
 
+/// Waits for the workers to finish; one blocked on a dead connection is not waited for forever.
+async fn join_workers(workers: Vec<tokio::task::JoinHandle<WorkerResult>>) -> Vec<WorkerResult> {
+    let mut out = Vec::with_capacity(workers.len());
+    for w in workers {
+        if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(10), w).await {
+            out.push(r);
+        }
+    }
+    out
+}
+
 fn histogram() -> Histogram<u64> {
     Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).unwrap_or_else(|_| unreachable!())
 }
@@ -311,6 +349,8 @@ fn histogram() -> Histogram<u64> {
 struct Plan {
     total: u64,
     rps: Option<f64>,
+    /// Open loop: slots before this one fall in the warm-up and are not counted.
+    warmup_slots: u64,
     start: Instant,
     max_lag: Duration,
 }
@@ -322,8 +362,8 @@ fn code_name(code: Code) -> String {
 #[allow(clippy::too_many_arguments)]
 async fn unary_worker(
     id: usize,
-    channel: Channel,
-    meta: tonic::metadata::MetadataMap,
+    mut send: SendRequest<Bytes>,
+    routes: Arc<BTreeMap<Workload, Route>>,
     mix: Arc<Vec<(Workload, u32)>>,
     pools: Arc<Pools>,
     shared: Arc<Shared>,
@@ -331,8 +371,6 @@ async fn unary_worker(
     bulk_size: usize,
 ) -> WorkerResult {
     let mut result = WorkerResult { hist: histogram(), errors: BTreeMap::new(), by_workload: BTreeMap::new() };
-    let mut grpc =
-        tonic::client::Grpc::new(channel).max_decoding_message_size(64 << 20).max_encoding_message_size(64 << 20);
     let total_weight: u32 = mix.iter().map(|(_, w)| w).sum();
     let mut rng = onshi_domain::population::mix64(id as u64 + 1);
     let mut cursor = rng as usize;
@@ -352,6 +390,9 @@ async fn unary_worker(
             .map_or(Workload::Card, |(w, _)| *w);
         // Open loop: wait for a due slot (the pacer thread releases them on time) and measure
         // from the slot's intended time.
+        // Closed loop counts answers that arrive while measuring; open loop counts the slots
+        // after the warm-up's (so -n counts exactly) answered before the run ended.
+        let mut counted_slot = None;
         let intended = match &plan.rps {
             Some(rps) => {
                 match shared.due.acquire().await {
@@ -362,9 +403,10 @@ async fn unary_worker(
                 if plan.total > 0 && slot >= plan.total {
                     break;
                 }
+                counted_slot = Some(slot >= plan.warmup_slots);
                 let at = plan.start + Duration::from_secs_f64(slot as f64 / rps);
                 if at.elapsed() > plan.max_lag {
-                    if shared.measuring.load(Ordering::Relaxed) {
+                    if slot >= plan.warmup_slots && !shared.ended.load(Ordering::Relaxed) {
                         shared.not_sent.fetch_add(1, Ordering::Relaxed);
                     }
                     continue;
@@ -373,26 +415,22 @@ async fn unary_worker(
             }
             None => Instant::now(),
         };
-        let pool = match pools.by_workload.get(&workload) {
-            Some(p) if !p.is_empty() => p,
-            _ => continue,
+        let (Some(pool), Some(route)) = (pools.by_workload.get(&workload), routes.get(&workload)) else {
+            continue;
         };
-        cursor = cursor.wrapping_add(1);
-        let body = pool[cursor % pool.len()].clone();
-        let mut req = Request::new(body);
-        if !meta.is_empty() {
-            *req.metadata_mut() = meta.clone();
+        if pool.is_empty() {
+            continue;
         }
-        let outcome = match grpc.ready().await {
-            Ok(()) => {
-                grpc.unary(req, http::uri::PathAndQuery::from_static(workload.path()), RawCodec).await.map(|_| ())
-            }
-            Err(e) => Err(tonic::Status::unavailable(e.to_string())),
+        cursor = cursor.wrapping_add(1);
+        let outcome = h2client::unary(&mut send, route, pool[cursor % pool.len()].clone()).await;
+        let counted = match counted_slot {
+            Some(after_warmup) => after_warmup && !shared.ended.load(Ordering::Relaxed),
+            None => shared.measuring.load(Ordering::Relaxed),
         };
-        if shared.measuring.load(Ordering::Relaxed) {
+        if counted {
             let weight = if workload == Workload::Bulk { bulk_size as u64 } else { 1 };
             match outcome {
-                Ok(()) => {
+                Ok(_) => {
                     let _ = result.hist.record(intended.elapsed().as_micros().max(1) as u64);
                     *result.by_workload.entry(workload.name().to_owned()).or_default() += weight;
                     let done = shared.done.fetch_add(weight, Ordering::Relaxed) + weight;
@@ -400,9 +438,9 @@ async fn unary_worker(
                         shared.stop.store(true, Ordering::Relaxed);
                     }
                 }
-                Err(status) => {
+                Err((code, _)) => {
                     shared.errors.fetch_add(1, Ordering::Relaxed);
-                    *result.errors.entry(code_name(status.code())).or_default() += 1;
+                    *result.errors.entry(code_name(code)).or_default() += 1;
                 }
             }
         }
@@ -467,10 +505,19 @@ async fn stream_worker(
     result
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    match run(args).await {
+    // One thread by default, like h2load: on a machine shared with the server, a second
+    // scheduler thread mostly adds cross-thread wake-ups, not throughput.
+    let runtime = match args.threads {
+        0 | 1 => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        n => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build(),
+    };
+    let outcome = match runtime {
+        Ok(rt) => rt.block_on(run(args)),
+        Err(e) => Err(e.into()),
+    };
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("onshi-loadgen: {e}");
@@ -489,18 +536,64 @@ async fn run(args: Args) -> Result<(), AnyError> {
         return Err("give a --duration or a -n count: runs are bounded".into());
     }
     let mix = parse_mix(&args.mix)?;
+    // Streams and unary calls share the workers by weight: a stream worker keeps --batch
+    // confirmations in flight, a unary worker one call.
+    let total_weight: u32 = mix.iter().map(|(_, w)| w).sum();
+    let stream_weight: u32 = mix.iter().filter(|(w, _)| *w == Workload::Stream).map(|(_, w)| w).sum();
+    let concurrency = args.concurrency.max(1);
+    let stream_workers = if stream_weight == 0 {
+        0
+    } else if stream_weight == total_weight {
+        concurrency
+    } else {
+        ((concurrency as u64 * u64::from(stream_weight) / u64::from(total_weight)) as usize).clamp(1, concurrency - 1)
+    };
+    if stream_workers > 0 && stream_workers == concurrency && stream_weight != total_weight {
+        return Err("--concurrency is too small to run streams and unary calls together".into());
+    }
+    let unary_mix: Vec<(Workload, u32)> = mix.iter().copied().filter(|(w, _)| *w != Workload::Stream).collect();
+
+    let mut meta = tonic::metadata::MetadataMap::new();
+    let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
+    if let Some(f) = &args.facility {
+        let value = HeaderValue::from_str(f).map_err(|_| "--facility is not a header value")?;
+        meta.insert("x-onshi-facility", f.parse().map_err(|_| "--facility is not a header value")?);
+        headers.push((HeaderName::from_static("x-onshi-facility"), value));
+    }
+    let target = h2_target(&args)?;
+    let mut connections = Vec::new();
     let mut channels = Vec::new();
     for _ in 0..args.connections.max(1) {
-        channels.push(connect(&args).await?);
+        if stream_workers < concurrency {
+            connections.push(h2client::connect(&target).await?);
+        }
+        if stream_workers > 0 {
+            channels.push(connect(&args).await?);
+        }
     }
-    let mut meta = tonic::metadata::MetadataMap::new();
-    if let Some(f) = &args.facility {
-        meta.insert("x-onshi-facility", f.parse().map_err(|_| "--facility is not a header value")?);
+    let mut routes = BTreeMap::new();
+    for w in [
+        Workload::Health,
+        Workload::Card,
+        Workload::Insured,
+        Workload::Miss,
+        Workload::Medication,
+        Workload::Checkup,
+        Workload::Bulk,
+    ] {
+        routes.insert(w, Route::new(&target, w.path(), &headers)?);
     }
-    let pools = Arc::new(build_pools(&args, &mix, &channels[0], &meta).await?);
-    let mix = Arc::new(mix);
+    let setup = match connections.first() {
+        Some(c) => c.clone(),
+        None => h2client::connect(&target).await?,
+    };
+    let pools = Arc::new(build_pools(&args, &mix, &setup, &routes[&Workload::Card]).await?);
+    drop(setup);
+    let routes = Arc::new(routes);
+    let mix = Arc::new(unary_mix);
     let shared = Arc::new(Shared {
         measuring: AtomicBool::new(false),
+        ended: AtomicBool::new(false),
         stop: AtomicBool::new(false),
         done: AtomicU64::new(0),
         errors: AtomicU64::new(0),
@@ -516,6 +609,7 @@ async fn run(args: Args) -> Result<(), AnyError> {
             (_, n) => n,
         },
         rps: args.rps,
+        warmup_slots: args.rps.map_or(0, |r| (r * warmup.as_secs_f64()) as u64),
         start: Instant::now(),
         max_lag: Duration::from_secs(1),
     });
@@ -534,28 +628,28 @@ async fn run(args: Args) -> Result<(), AnyError> {
                     released = due;
                 }
                 if plan.total > 0 && released >= plan.total {
+                    // Every slot is released; the run's end closes the semaphore (closing it
+                    // here would refuse permits released but not yet taken).
                     break;
                 }
                 let next = plan.start + Duration::from_secs_f64(released as f64 / rps);
                 let wait = next.saturating_duration_since(Instant::now());
                 std::thread::sleep(wait.min(Duration::from_millis(5)));
             }
-            shared.due.close();
         });
     }
 
-    let only_stream = mix.iter().all(|(w, _)| *w == Workload::Stream);
-    let mut workers = Vec::new();
-    for id in 0..args.concurrency.max(1) {
-        let channel = channels[id % channels.len()].clone();
-        let (meta, pools, shared) = (meta.clone(), pools.clone(), shared.clone());
-        if only_stream {
-            workers.push(tokio::spawn(stream_worker(channel, meta, pools, shared, args.batch.max(1), id)));
+    let mut workers: Vec<tokio::task::JoinHandle<WorkerResult>> = Vec::new();
+    for id in 0..concurrency {
+        let (pools, shared) = (pools.clone(), shared.clone());
+        if id < stream_workers {
+            let channel = channels[id % channels.len()].clone();
+            workers.push(tokio::spawn(stream_worker(channel, meta.clone(), pools, shared, args.batch.max(1), id)));
         } else {
             workers.push(tokio::spawn(unary_worker(
                 id,
-                channel,
-                meta,
+                connections[id % connections.len()].clone(),
+                routes.clone(),
                 mix.clone(),
                 pools,
                 shared,
@@ -573,12 +667,16 @@ async fn run(args: Args) -> Result<(), AnyError> {
     let deadline = (args.duration > 0.0).then(|| started + Duration::from_secs_f64(args.duration));
     let progress = !args.quiet && std::io::stderr().is_terminal();
     let mut last_print = Instant::now();
+    let mut by_count = false;
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        if shared.stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
-        if plan.rps.is_some() && plan.total > 0 && shared.next_slot.load(Ordering::Relaxed) >= plan.total {
+        let slots_taken = plan.rps.is_some() && shared.next_slot.load(Ordering::Relaxed) >= plan.total;
+        let counted = plan.rps.is_none() && shared.done.load(Ordering::Relaxed) >= plan.total;
+        if shared.stop.load(Ordering::Relaxed) || (plan.total > 0 && (slots_taken || counted)) {
+            by_count = true;
             break;
         }
         if progress && last_print.elapsed() >= Duration::from_secs(1) {
@@ -592,21 +690,32 @@ async fn run(args: Args) -> Result<(), AnyError> {
             );
         }
     }
+    // A run bounded by -n ends when the requests it counted have been answered; a timed run ends
+    // at its deadline, and answers after it are not counted.
+    let mut results = Vec::new();
+    if by_count {
+        shared.stop.store(true, Ordering::Relaxed);
+        // Wakes open-loop workers waiting for a slot (every slot is taken by now).
+        shared.due.close();
+        results = join_workers(workers).await;
+        workers = Vec::new();
+    }
     shared.measuring.store(false, Ordering::Relaxed);
+    shared.ended.store(true, Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
     let client_cpu = report::cpu_seconds(None).zip(client_cpu0).map(|(b, a)| b - a);
     let server_cpu = args.server_pid.and_then(|p| report::cpu_seconds(Some(p))).zip(server_cpu0).map(|(b, a)| b - a);
     shared.stop.store(true, Ordering::Relaxed);
+    shared.due.close();
     if progress {
         eprintln!();
     }
+    results.extend(join_workers(workers).await);
 
     let mut hist = histogram();
     let mut errors_by_code = BTreeMap::new();
     let mut by_workload = BTreeMap::new();
-    for w in workers {
-        // A worker blocked on a dead connection is not waited for forever.
-        let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(10), w).await else { continue };
+    for r in results {
         hist.add(&r.hist)?;
         for (k, v) in r.errors {
             *errors_by_code.entry(k).or_default() += v;

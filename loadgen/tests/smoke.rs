@@ -1,0 +1,156 @@
+//! A smoke run of the `onshi-loadgen` binary against a real onshi server (mutual TLS, RocksDB in
+//! a temporary directory, the demo PKI): every workload gets answers, the JSON report carries
+//! the documented fields, and the generator refuses what it must refuse. Counts, not timings:
+//! how fast anything went belongs in `./dev bench-suite`.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use onshi_server::boot::boot;
+use onshi_server::clock::Clock;
+use onshi_server::demo;
+use onshi_server::pki::{self, PkiPaths};
+use tokio::net::TcpListener;
+
+const LOADGEN: &str = env!("CARGO_BIN_EXE_onshi-loadgen");
+const CLINIC: &str = "1312345679";
+const PERSONS: u64 = 2_000;
+
+/// Starts a demo-configured server on 127.0.0.1:0; it stops when the sender is dropped.
+async fn server(dir: &Path) -> (std::net::SocketAddr, PkiPaths, tokio::sync::oneshot::Sender<()>) {
+    let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
+    let (pki, _) = pki::ensure(&dir.join("pki"), &facilities).expect("dev PKI");
+    let config = demo::demo_config(dir, PERSONS, "127.0.0.1:0".parse().expect("addr"));
+    let booted = boot(&config, Arc::new(Clock::system()), |_| {}).expect("boot");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(onshi_server::run(listener, booted.app, booted.tls, async {
+        let _ = stopped.await;
+    }));
+    (addr, pki, stop)
+}
+
+fn tls_args(addr: std::net::SocketAddr, pki: &PkiPaths) -> Vec<String> {
+    vec![
+        "--target".into(),
+        addr.to_string(),
+        "--cacert".into(),
+        pki.ca().display().to_string(),
+        "--cert".into(),
+        pki.facility_cert(CLINIC).display().to_string(),
+        "--key".into(),
+        pki.facility_key(CLINIC).display().to_string(),
+        "--persons".into(),
+        PERSONS.to_string(),
+        "--quiet".into(),
+    ]
+}
+
+/// Runs the generator to completion off the async runtime (the server runs on it).
+async fn loadgen(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || Command::new(LOADGEN).args(&args).output().expect("run onshi-loadgen"))
+        .await
+        .expect("join")
+}
+
+fn report(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).expect("JSON report")).expect("valid JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_workload_is_answered_and_reported() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (addr, pki, _stop) = server(dir.path()).await;
+    let json = dir.path().join("closed.json");
+    let mut args = tls_args(addr, &pki);
+    for a in [
+        "--mix",
+        "health=1,card=1,insured=1,miss=1,medication=1,checkup=1,bulk=1,stream=1",
+        "-c",
+        "16",
+        "--connections",
+        "2",
+        "--batch",
+        "4",
+        "--bulk-size",
+        "10",
+        "--pool",
+        "40",
+        "-n",
+        "600",
+        "-z",
+        "0",
+        "--warmup",
+        "0",
+    ] {
+        args.push(a.into());
+    }
+    args.extend(["--json".into(), json.display().to_string()]);
+    let out = loadgen(args).await;
+    assert!(out.status.success(), "onshi-loadgen failed: {}", String::from_utf8_lossy(&out.stderr));
+    let r = report(&json);
+    assert_eq!(r["errors"], 0, "errors by code: {}", r["errors_by_code"]);
+    assert_eq!(r["mode"], "closed");
+    assert!(r["requests"].as_u64().expect("requests") >= 600, "stopped at -n: {r}");
+    for workload in ["health", "card", "insured", "miss", "medication", "checkup", "bulk", "stream"] {
+        assert!(r["by_workload"][workload].as_u64().unwrap_or(0) > 0, "{workload} was answered: {r}");
+    }
+    for field in ["p50", "p90", "p99", "p999", "max"] {
+        assert!(r["latency_us"][field].as_u64().expect("latency field") > 0, "{field}: {r}");
+    }
+    assert!(r["latency_us"]["p50"].as_u64() <= r["latency_us"]["max"].as_u64());
+    // The table goes to stdout.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("throughput"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_loop_reports_its_offered_rate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (addr, pki, _stop) = server(dir.path()).await;
+    let json = dir.path().join("open.json");
+    let mut args = tls_args(addr, &pki);
+    for a in ["--mix", "card", "--rps", "500", "-n", "100", "-z", "0", "--warmup", "0", "-c", "8", "--pool", "50"] {
+        args.push(a.into());
+    }
+    args.extend(["--json".into(), json.display().to_string()]);
+    let out = loadgen(args).await;
+    assert!(out.status.success(), "onshi-loadgen failed: {}", String::from_utf8_lossy(&out.stderr));
+    let r = report(&json);
+    assert_eq!(r["mode"], "open");
+    assert_eq!(r["offered_rps"], 500.0);
+    assert_eq!(r["errors"], 0, "errors by code: {}", r["errors_by_code"]);
+    // -n counts slots in open loop: each was answered or counted as not sent.
+    let answered = r["requests"].as_u64().expect("requests");
+    let not_sent = r["not_sent"].as_u64().expect("not_sent");
+    assert_eq!(answered + not_sent, 100, "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_and_remote_targets_fail() {
+    // A port nobody listens on: bind one, note it, close it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let out = loadgen(vec![
+        "--target".into(),
+        closed.to_string(),
+        "--plaintext".into(),
+        "--facility".into(),
+        CLINIC.into(),
+        "-n".into(),
+        "10".into(),
+    ])
+    .await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot connect"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out =
+        loadgen(vec!["--target".into(), "192.0.2.1:50051".into(), "--plaintext".into(), "-n".into(), "10".into()])
+            .await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback address"));
+}
