@@ -103,10 +103,25 @@ impl Route {
 }
 
 /// A call's failure: the gRPC code and message (transport failures count as UNAVAILABLE).
-pub type CallError = (Code, String);
+#[derive(Debug)]
+pub struct CallError {
+    pub code: Code,
+    pub message: String,
+    /// The connection is gone (closed, reset, GOAWAY): no later call on it can succeed, and
+    /// they would fail without ever waiting, so the caller must stop using it.
+    pub connection_lost: bool,
+}
 
-fn unavailable(e: impl std::fmt::Display) -> CallError {
-    (Code::Unavailable, e.to_string())
+impl CallError {
+    fn status(code: Code, message: String) -> CallError {
+        CallError { code, message, connection_lost: false }
+    }
+}
+
+/// A transport failure; `h2` says whether it ended the connection or only this stream.
+fn unavailable(e: h2::Error) -> CallError {
+    let connection_lost = e.is_io() || e.is_go_away() || !(e.is_reset() || e.is_remote());
+    CallError { code: Code::Unavailable, message: e.to_string(), connection_lost }
 }
 
 /// The 5-byte gRPC prefix (uncompressed, length) followed by `message`.
@@ -126,7 +141,7 @@ fn status_in(headers: &HeaderMap) -> Option<Result<(), CallError>> {
         return Some(Ok(()));
     }
     let message = headers.get("grpc-message").and_then(|m| m.to_str().ok()).unwrap_or_default().to_owned();
-    Some(Err((code, message)))
+    Some(Err(CallError::status(code, message)))
 }
 
 /// Sends one pre-framed unary request and waits for its status; returns the answer's size.
@@ -140,7 +155,7 @@ pub async fn unary(send: &mut SendRequest<Bytes>, method: &Route, framed: Bytes)
     body_out.send_data(framed, true).map_err(unavailable)?;
     let answer = answer.await.map_err(unavailable)?;
     if answer.status() != http::StatusCode::OK {
-        return Err((Code::Unknown, format!("HTTP status {}", answer.status())));
+        return Err(CallError::status(Code::Unknown, format!("HTTP status {}", answer.status())));
     }
     let (parts, mut body) = answer.into_parts();
     if let Some(status) = status_in(&parts.headers) {
@@ -155,6 +170,6 @@ pub async fn unary(send: &mut SendRequest<Bytes>, method: &Route, framed: Bytes)
     let trailers = body.trailers().await.map_err(unavailable)?.unwrap_or_default();
     match status_in(&trailers) {
         Some(status) => status.map(|()| size),
-        None => Err((Code::Unknown, "answer without grpc-status".to_owned())),
+        None => Err(CallError::status(Code::Unknown, "answer without grpc-status".to_owned())),
     }
 }

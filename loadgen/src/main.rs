@@ -279,7 +279,7 @@ async fn build_pools(
                     let framed = h2client::frame(&requests::encode(&requests::card_request(serial, true)));
                     h2client::unary(&mut send, consent_route, framed)
                         .await
-                        .map_err(|(code, message)| format!("giving consents failed: {code:?}: {message}"))?;
+                        .map_err(|e| format!("giving consents failed: {:?}: {}", e.code, e.message))?;
                 }
                 let today = today();
                 people
@@ -423,6 +423,7 @@ async fn unary_worker(
         }
         cursor = cursor.wrapping_add(1);
         let outcome = h2client::unary(&mut send, route, pool[cursor % pool.len()].clone()).await;
+        let lost = matches!(&outcome, Err(e) if e.connection_lost);
         let counted = match counted_slot {
             Some(after_warmup) => after_warmup && !shared.ended.load(Ordering::Relaxed),
             None => shared.measuring.load(Ordering::Relaxed),
@@ -438,11 +439,16 @@ async fn unary_worker(
                         shared.stop.store(true, Ordering::Relaxed);
                     }
                 }
-                Err((code, _)) => {
+                Err(e) => {
                     shared.errors.fetch_add(1, Ordering::Relaxed);
-                    *result.errors.entry(code_name(code)).or_default() += 1;
+                    *result.errors.entry(code_name(e.code)).or_default() += 1;
                 }
             }
+        }
+        if lost {
+            // No reconnection: a lost connection ends this worker (the run ends when every
+            // worker has).
+            break;
         }
     }
     result
@@ -671,6 +677,10 @@ async fn run(args: Args) -> Result<(), AnyError> {
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         if deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        if workers.iter().all(|w| w.is_finished()) {
+            // Every worker gave up (lost connections): nothing more will be measured.
             break;
         }
         let slots_taken = plan.rps.is_some() && shared.next_slot.load(Ordering::Relaxed) >= plan.total;

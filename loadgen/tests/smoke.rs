@@ -17,8 +17,16 @@ const LOADGEN: &str = env!("CARGO_BIN_EXE_onshi-loadgen");
 const CLINIC: &str = "1312345679";
 const PERSONS: u64 = 2_000;
 
-/// Starts a demo-configured server on 127.0.0.1:0; it stops when the sender is dropped.
-async fn server(dir: &Path) -> (std::net::SocketAddr, PkiPaths, tokio::sync::oneshot::Sender<()>) {
+/// A demo-configured server on 127.0.0.1:0; it stops when `stop` is dropped or sent to.
+struct Server {
+    addr: std::net::SocketAddr,
+    pki: PkiPaths,
+    app: onshi_server::service::App,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), onshi_server::server::RunError>>,
+}
+
+async fn server(dir: &Path) -> Server {
     let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
     let (pki, _) = pki::ensure(&dir.join("pki"), &facilities).expect("dev PKI");
     let config = demo::demo_config(dir, PERSONS, "127.0.0.1:0".parse().expect("addr"));
@@ -26,10 +34,11 @@ async fn server(dir: &Path) -> (std::net::SocketAddr, PkiPaths, tokio::sync::one
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(onshi_server::run(listener, booted.app, booted.tls, async {
+    let app = booted.app.clone();
+    let task = tokio::spawn(onshi_server::run(listener, booted.app, booted.tls, async {
         let _ = stopped.await;
     }));
-    (addr, pki, stop)
+    Server { addr, pki, app, stop, task }
 }
 
 fn tls_args(addr: std::net::SocketAddr, pki: &PkiPaths) -> Vec<String> {
@@ -62,7 +71,7 @@ fn report(path: &Path) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_workload_is_answered_and_reported() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (addr, pki, _stop) = server(dir.path()).await;
+    let Server { addr, pki, stop: _stop, .. } = server(dir.path()).await;
     let json = dir.path().join("closed.json");
     let mut args = tls_args(addr, &pki);
     for a in [
@@ -108,7 +117,7 @@ async fn every_workload_is_answered_and_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_loop_reports_its_offered_rate() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (addr, pki, _stop) = server(dir.path()).await;
+    let Server { addr, pki, stop: _stop, .. } = server(dir.path()).await;
     let json = dir.path().join("open.json");
     let mut args = tls_args(addr, &pki);
     for a in ["--mix", "card", "--rps", "500", "-n", "100", "-z", "0", "--warmup", "0", "-c", "8", "--pool", "50"] {
@@ -153,4 +162,40 @@ async fn unreachable_and_remote_targets_fail() {
             .await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback address"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_goes_away_ends_the_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = server(dir.path()).await;
+    let json = dir.path().join("gone.json");
+    let mut args = tls_args(server.addr, &server.pki);
+    // Far longer than the test: the run must end because its connections are gone.
+    for a in ["--mix", "card", "-z", "600", "--warmup", "0", "-c", "8", "--connections", "2", "--pool", "50"] {
+        args.push(a.into());
+    }
+    args.extend(["--json".into(), json.display().to_string()]);
+    let mut child = Command::new(LOADGEN).args(&args).spawn().expect("start onshi-loadgen");
+    // Wait until calls arrive (the journal records them), then stop the server.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server.app.journal.bytes() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no call reached the server");
+        assert!(child.try_wait().expect("poll").is_none(), "onshi-loadgen ended before calling");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let _ = server.stop.send(());
+    server.task.await.expect("join").expect("server stopped cleanly");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll") {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("onshi-loadgen kept running after its server went away");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert!(status.success(), "answers were counted before the server left, so the run succeeded");
+    let r = report(&json);
+    assert!(r["requests"].as_u64().expect("requests") > 0, "{r}");
 }
