@@ -55,25 +55,27 @@ pub async fn connect(target: &Target) -> Result<SendRequest<Bytes>, AnyError> {
     let mut builder = h2::client::Builder::new();
     builder.initial_window_size(1 << 20).initial_connection_window_size(4 << 20);
     match &target.tls {
-        None => {
-            let (send, conn) = builder.handshake::<_, Bytes>(tcp).await?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            Ok(send)
-        }
+        None => start(builder, tcp).await,
         Some((config, name)) => {
             let tls = tokio_rustls::TlsConnector::from(config.clone())
                 .connect(name.clone(), tcp)
                 .await
                 .map_err(|e| format!("TLS handshake with {} failed: {e}", target.addr))?;
-            let (send, conn) = builder.handshake::<_, Bytes>(tls).await?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            Ok(send)
+            start(builder, tls).await
         }
     }
+}
+
+/// The HTTP/2 handshake on `io`, and a task that drives the connection.
+async fn start<IO>(builder: h2::client::Builder, io: IO) -> Result<SendRequest<Bytes>, AnyError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (send, conn) = builder.handshake::<_, Bytes>(io).await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(send)
 }
 
 /// What every call of one method carries: its URI and the request headers.

@@ -60,6 +60,18 @@ fn reflection(
     Ok((builder().build_v1()?, builder().build_v1alpha()?))
 }
 
+/// The one rule both listeners share: plaintext only on a loopback address (fail closed).
+fn refuse_plaintext_off_loopback(
+    listener: &TcpListener,
+    tls: Option<&Arc<rustls::ServerConfig>>,
+) -> Result<(), RunError> {
+    let addr = listener.local_addr()?;
+    if tls.is_none() && !addr.ip().is_loopback() {
+        return Err(RunError::PlaintextNotLoopback(addr));
+    }
+    Ok(())
+}
+
 /// Serves the facility API on `listener` until `shutdown` completes. With `tls` (the default
 /// everywhere but local debugging) every connection must present a client certificate from the
 /// configured CA; without, the listener must be on a loopback address.
@@ -69,10 +81,7 @@ pub async fn run(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), RunError> {
-    let addr = listener.local_addr()?;
-    if tls.is_none() && !addr.ip().is_loopback() {
-        return Err(RunError::PlaintextNotLoopback(addr));
-    }
+    refuse_plaintext_off_loopback(&listener, tls.as_ref())?;
     let (health_reporter, health) = tonic_health::server::health_reporter();
     // Health follows readiness (seeding done) and outage faults.
     let mut changes = app.serving.subscribe();
@@ -129,10 +138,7 @@ pub async fn run_admin(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), RunError> {
-    let addr = listener.local_addr()?;
-    if tls.is_none() && !addr.ip().is_loopback() {
-        return Err(RunError::PlaintextNotLoopback(addr));
-    }
+    refuse_plaintext_off_loopback(&listener, tls.as_ref())?;
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<AdminServiceServer<Admin>>().await;
     let (reflection_v1, reflection_v1alpha) = reflection(onshi_proto::ADMIN_FILE_DESCRIPTOR_SET)?;
