@@ -9,9 +9,13 @@ use std::fmt;
 use thiserror::Error;
 
 /// Appends a number below 100 as two digits.
-fn push_two(out: &mut String, n: u32) {
-    out.push(char::from(b'0' + (n / 10 % 10) as u8));
-    out.push(char::from(b'0' + (n % 10) as u8));
+fn two_digits(n: u32) -> [u8; 2] {
+    [b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8]
+}
+
+/// Digits made by this module are ASCII, hence UTF-8.
+fn ascii(digits: &[u8]) -> &str {
+    std::str::from_utf8(digits).unwrap_or_default()
 }
 
 /// A malformed date.
@@ -165,13 +169,17 @@ impl Date {
 
     /// Writes `YYYYMMDD` into `out`.
     pub fn write_yyyymmdd(self, out: &mut String) {
-        // By hand: this runs for every date of every seeded person and every answer.
+        out.push_str(ascii(&self.yyyymmdd_bytes()));
+    }
+
+    /// `YYYYMMDD` as ASCII digits, without an allocation (by hand: this runs for every date of
+    /// every seeded person and every answer).
+    pub fn yyyymmdd_bytes(self) -> [u8; 8] {
         let y = self.year;
-        for d in [y / 1000, (y / 100) % 10, (y / 10) % 10, y % 10] {
-            out.push(char::from(b'0' + d as u8));
-        }
-        push_two(out, u32::from(self.month));
-        push_two(out, u32::from(self.day));
+        let [m0, m1] = two_digits(u32::from(self.month));
+        let [d0, d1] = two_digits(u32::from(self.day));
+        let digit = |n: u16| b'0' + (n % 10) as u8;
+        [digit(y / 1000), digit(y / 100), digit(y / 10), digit(y), m0, m1, d0, d1]
     }
 
     /// `YYYYMMDD`.
@@ -258,11 +266,18 @@ impl JstDateTime {
 
     /// Writes `YYYYMMDDhhmmss` into `out`.
     pub fn write_compact(self, out: &mut String) {
-        self.date.write_yyyymmdd(out);
+        out.push_str(ascii(&self.compact_bytes()));
+    }
+
+    /// `YYYYMMDDhhmmss` as ASCII digits, without an allocation.
+    pub fn compact_bytes(self) -> [u8; 14] {
+        let mut b = [0u8; 14];
+        b[..8].copy_from_slice(&self.date.yyyymmdd_bytes());
         let s = self.second_of_day;
-        push_two(out, s / 3600);
-        push_two(out, (s / 60) % 60);
-        push_two(out, s % 60);
+        b[8..10].copy_from_slice(&two_digits(s / 3600));
+        b[10..12].copy_from_slice(&two_digits((s / 60) % 60));
+        b[12..14].copy_from_slice(&two_digits(s % 60));
+        b
     }
 
     /// `YYYYMMDDhhmmss`.

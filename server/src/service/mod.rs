@@ -12,6 +12,7 @@ pub mod qualification;
 pub mod reference;
 pub mod shell;
 pub mod stream;
+pub mod wire;
 
 use std::sync::Arc;
 
