@@ -1,11 +1,14 @@
 //! Seeding a store with the synthetic population and the scenario people.
 //!
 //! Population people are generated block by block (65,536 people, in the order their card serials
-//! sort), two threads at a time, encoded ready to serve, and written to sorted SST files that are
-//! ingested at the end; the insured-number index is sorted in memory and written last. Scenario
-//! people go in with ordinary writes. The population record in the `meta` family is written only
-//! when everything else is in, so a store is either seeded or says it is not; a seed interrupted
-//! part-way is simply run again (people are deterministic, so the rerun writes the same records).
+//! sort): two generator threads each make one half of every block, encoded ready to serve into flat
+//! buffers and sorted, and the calling thread merges each block's halves into that block's SST
+//! files while the next block is generated. Index entries stay in sorted runs until every block is
+//! done; two threads then merge them into index files over halves of the key space. Everything is
+//! ingested at the end. Scenario people go in with ordinary writes. The population record in the
+//! `meta` family is written only when everything else is in, so a store is either seeded or says
+//! it is not; a seed interrupted part-way is simply run again (people are deterministic, so the
+//! rerun writes the same records).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -15,7 +18,7 @@ use onshi_domain::population::{BLOCK_SIZE, MAX_PERSONS, Population, scenarios};
 use onshi_domain::qualification::{Person, spans_of};
 use thiserror::Error;
 
-use crate::service::convert::encode_result;
+use crate::service::convert::encode_result_into;
 use crate::store::bulk::SstSet;
 use crate::store::values::{CardValue, QualificationRecord, ResultParts, RevokedCard};
 use crate::store::{PersonEntries, PopulationMeta, Store, StoreError, keys};
@@ -52,39 +55,92 @@ pub struct SeedReport {
     pub elapsed: Duration,
 }
 
+/// Receives a person's encoded entries. Keys and values borrow the encoder's scratch space, so a
+/// bulk loader can copy them into flat buffers without an allocation per entry.
+pub trait EntrySink {
+    /// An active card: serial → card value.
+    fn card(&mut self, serial: &[u8], value: &[u8]);
+    /// A revoked card: serial → revoked-card value.
+    fn revoked(&mut self, serial: &[u8], value: &[u8]);
+    /// Qualification key → record.
+    fn qualification(&mut self, key: [u8; 9], record: &[u8]);
+    /// Insured-number index key → qualification key.
+    fn index(&mut self, key: &[u8], qualification: [u8; 9]);
+}
+
+impl EntrySink for PersonEntries {
+    fn card(&mut self, serial: &[u8], value: &[u8]) {
+        self.cards.push((String::from_utf8_lossy(serial).into_owned(), value.to_vec()));
+    }
+    fn revoked(&mut self, serial: &[u8], value: &[u8]) {
+        self.revoked.push((String::from_utf8_lossy(serial).into_owned(), value.to_vec()));
+    }
+    fn qualification(&mut self, key: [u8; 9], record: &[u8]) {
+        self.qualifications.push((key, record.to_vec()));
+    }
+    fn index(&mut self, key: &[u8], qualification: [u8; 9]) {
+        self.index.push((key.to_vec(), qualification));
+    }
+}
+
+/// Encodes people's records, reusing its buffers from one person to the next.
+#[derive(Debug, Default)]
+pub struct PersonEncoder {
+    /// The result parts of the qualification being encoded.
+    parts: Vec<u8>,
+    /// The person's qualification records, one after another; `ends` marks where each ends.
+    records: Vec<u8>,
+    ends: Vec<usize>,
+    /// The value or key being built.
+    value: Vec<u8>,
+    key: Vec<u8>,
+}
+
+impl PersonEncoder {
+    /// Sends every entry of `person` to `sink`.
+    pub fn encode(&mut self, person: &Person, sink: &mut impl EntrySink) {
+        let spans = spans_of(&person.qualifications);
+        self.records.clear();
+        self.ends.clear();
+        for (seq, (q, span)) in person.qualifications.iter().zip(&spans).enumerate() {
+            self.parts.clear();
+            let [base, limit, _] = encode_result_into(person, q, &mut self.parts);
+            let (base, rest) = self.parts.split_at(base);
+            let (limit, diseases) = rest.split_at(limit);
+            let start = self.records.len();
+            QualificationRecord { person: person.id, span: *span, parts: ResultParts { base, limit, diseases } }
+                .encode_into(&mut self.records);
+            self.ends.push(self.records.len());
+            let qkey = keys::qualification(person.id, seq as u8);
+            keys::insured_into(&mut self.key, &q.insurer_number, &q.symbol, &q.number, person.birthdate, q.branch);
+            sink.index(&self.key, qkey);
+            sink.qualification(qkey, &self.records[start..]);
+        }
+        for card in &person.cards {
+            self.value.clear();
+            match card.revoked {
+                None => {
+                    let records = &self.records;
+                    let starts = std::iter::once(0).chain(self.ends.iter().copied());
+                    let each = starts.zip(self.ends.iter().copied()).map(|(s, e)| &records[s..e]);
+                    CardValue::encode_into(&mut self.value, card.expires, person.id, each);
+                    sink.card(card.serial.as_str().as_bytes(), &self.value);
+                }
+                Some(on) => {
+                    let reissued_as =
+                        person.cards.iter().find(|c| c.revoked.is_none()).map(|c| c.serial.as_str().to_owned());
+                    let value = RevokedCard { person: person.id, revoked_on: on, reissued_as }.encode();
+                    sink.revoked(card.serial.as_str().as_bytes(), &value);
+                }
+            }
+        }
+    }
+}
+
 /// Encodes every record of a person.
 pub fn person_entries(person: &Person) -> PersonEntries {
-    let spans = spans_of(&person.qualifications);
     let mut out = PersonEntries::default();
-    let mut records = Vec::with_capacity(person.qualifications.len());
-    for (seq, (q, span)) in person.qualifications.iter().zip(&spans).enumerate() {
-        let enc = encode_result(person, q);
-        let record = QualificationRecord {
-            person: person.id,
-            span: *span,
-            parts: ResultParts { base: &enc.base, limit: &enc.limit, diseases: &enc.diseases },
-        }
-        .encode();
-        let qkey = keys::qualification(person.id, seq as u8);
-        out.index.push((keys::insured(&q.insurer_number, &q.symbol, &q.number, person.birthdate, q.branch), qkey));
-        out.qualifications.push((qkey, record.clone()));
-        records.push(record);
-    }
-    for card in &person.cards {
-        match card.revoked {
-            None => {
-                out.cards.push((card.serial.as_str().to_owned(), CardValue::encode(card.expires, person.id, &records)))
-            }
-            Some(on) => {
-                let reissued_as =
-                    person.cards.iter().find(|c| c.revoked.is_none()).map(|c| c.serial.as_str().to_owned());
-                out.revoked.push((
-                    card.serial.as_str().to_owned(),
-                    RevokedCard { person: person.id, revoked_on: on, reissued_as }.encode(),
-                ));
-            }
-        }
-    }
+    PersonEncoder::default().encode(person, &mut out);
     out
 }
 
@@ -93,27 +149,179 @@ pub fn write_person(store: &Store, person: &Person) -> Result<(), StoreError> {
     store.replace_person(&PersonEntries::default(), &person_entries(person), person)
 }
 
-/// One block's worth of sorted entries.
-struct BlockEntries {
-    cards: Vec<(String, Vec<u8>)>,
-    qualifications: Vec<([u8; 9], Vec<u8>)>,
-    index: Vec<(Vec<u8>, [u8; 9])>,
+/// Entries of one column family in one buffer: a few allocations per block instead of one or
+/// two per entry.
+#[derive(Debug, Default)]
+struct Run {
+    bytes: Vec<u8>,
+    /// Where each entry's key starts in `bytes`, the key's length and the value's length (the
+    /// value follows the key). A run holds at most half a block, far below 4 GiB.
+    entries: Vec<(u32, u32, u32)>,
 }
 
-fn generate(pop: &Population, range: std::ops::Range<u64>) -> BlockEntries {
-    let n = (range.end - range.start) as usize;
-    let mut b = BlockEntries {
-        cards: Vec::with_capacity(n),
-        qualifications: Vec::with_capacity(n + n / 4),
-        index: Vec::with_capacity(n + n / 4),
-    };
-    for i in range {
-        let e = person_entries(&pop.person(i));
-        b.cards.extend(e.cards);
-        b.qualifications.extend(e.qualifications);
-        b.index.extend(e.index);
+impl Run {
+    fn push(&mut self, key: &[u8], value: &[u8]) {
+        self.entries.push((self.bytes.len() as u32, key.len() as u32, value.len() as u32));
+        self.bytes.extend_from_slice(key);
+        self.bytes.extend_from_slice(value);
     }
-    b
+
+    fn key(&self, (at, key, _): (u32, u32, u32)) -> &[u8] {
+        &self.bytes[at as usize..(at + key) as usize]
+    }
+
+    fn entry(&self, (at, key, value): (u32, u32, u32)) -> (&[u8], &[u8]) {
+        let at = at as usize;
+        let mid = at + key as usize;
+        (&self.bytes[at..mid], &self.bytes[mid..mid + value as usize])
+    }
+
+    /// The first 16 bytes of a key as one big-endian integer (zero-padded): ordering by it and
+    /// then by the whole key is memcmp order, and for card serials (16 digits) and index keys
+    /// (insurer number and 記号 first) the first comparison almost always decides.
+    fn head(&self, e: (u32, u32, u32)) -> u128 {
+        let k = self.key(e);
+        match k.first_chunk::<16>() {
+            Some(first) => u128::from_be_bytes(*first),
+            None => {
+                let mut b = [0u8; 16];
+                b[..k.len()].copy_from_slice(k);
+                u128::from_be_bytes(b)
+            }
+        }
+    }
+
+    fn sort(&mut self) {
+        let mut keyed: Vec<(u128, (u32, u32, u32))> = self.entries.iter().map(|e| (self.head(*e), *e)).collect();
+        keyed.sort_unstable_by(|x, y| x.0.cmp(&y.0).then_with(|| self.key(x.1).cmp(self.key(y.1))));
+        self.entries.clear();
+        self.entries.extend(keyed.into_iter().map(|(_, e)| e));
+    }
+
+    /// Entries with keys from `from` (inclusive) to `to` (exclusive); the run must be sorted.
+    fn range(&self, from: Option<&[u8]>, to: Option<&[u8]>) -> std::ops::Range<usize> {
+        let at = |bound: Option<&[u8]>, none: usize| {
+            bound.map_or(none, |b| self.entries.partition_point(|e| self.key(*e) < b))
+        };
+        at(from, 0)..at(to, self.entries.len())
+    }
+}
+
+impl Run {
+    fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.entries.iter().map(|e| self.entry(*e))
+    }
+}
+
+/// Two sorted runs merged (keys are unique: card serials of different people).
+fn merged2<'r>(a: &'r Run, b: &'r Run) -> impl Iterator<Item = (&'r [u8], &'r [u8])> {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        let take_a = match (a.entries.get(i), b.entries.get(j)) {
+            (Some(x), Some(y)) => (a.head(*x), a.key(*x)) <= (b.head(*y), b.key(*y)),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        if take_a {
+            i += 1;
+            Some(a.entry(a.entries[i - 1]))
+        } else {
+            j += 1;
+            Some(b.entry(b.entries[j - 1]))
+        }
+    })
+}
+
+/// The sorted entries of several runs merged into one sequence, in key order; of equal keys only
+/// the first (in run order) is kept, so the sequence is strictly increasing.
+fn merged<'r>(runs: Vec<(&'r Run, std::ops::Range<usize>)>) -> impl Iterator<Item = (&'r [u8], &'r [u8])> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let next = |runs: &[(&'r Run, std::ops::Range<usize>)], n: usize, i: usize| {
+        let run = runs[n].0;
+        let e = run.entries[i];
+        Reverse((run.head(e), run.key(e), n, i))
+    };
+    let mut heap = BinaryHeap::with_capacity(runs.len());
+    for (n, (_, range)) in runs.iter().enumerate() {
+        if range.start < range.end {
+            heap.push(next(&runs, n, range.start));
+        }
+    }
+    let mut last: Option<&[u8]> = None;
+    std::iter::from_fn(move || {
+        loop {
+            let Reverse((_, key, n, i)) = heap.pop()?;
+            let (run, range) = &runs[n];
+            if i + 1 < range.end {
+                heap.push(next(&runs, n, i + 1));
+            }
+            if last == Some(key) {
+                continue;
+            }
+            last = Some(key);
+            return Some(run.entry(run.entries[i]));
+        }
+    })
+}
+
+/// What one thread generated for part of a block, each family sorted by key.
+#[derive(Debug, Default)]
+struct BlockPart {
+    cards: Run,
+    qualifications: Run,
+    index: Run,
+}
+
+impl EntrySink for BlockPart {
+    fn card(&mut self, serial: &[u8], value: &[u8]) {
+        self.cards.push(serial, value);
+    }
+    fn revoked(&mut self, _: &[u8], _: &[u8]) {
+        // Population people hold only their active card.
+    }
+    fn qualification(&mut self, key: [u8; 9], record: &[u8]) {
+        self.qualifications.push(&key, record);
+    }
+    fn index(&mut self, key: &[u8], qualification: [u8; 9]) {
+        self.index.push(key, &qualification);
+    }
+}
+
+fn generate(pop: &Population, range: std::ops::Range<u64>) -> BlockPart {
+    let n = (range.end - range.start) as usize;
+    let mut part = BlockPart::default();
+    part.cards.entries.reserve(n);
+    part.cards.bytes.reserve(n * 700);
+    part.qualifications.entries.reserve(n + n / 4);
+    part.qualifications.bytes.reserve(n * 700);
+    part.index.entries.reserve(n + n / 4);
+    part.index.bytes.reserve(n * 48);
+    let mut encoder = PersonEncoder::default();
+    for i in range {
+        encoder.encode(&pop.person(i), &mut part);
+    }
+    // Qualification keys are person ids in order already.
+    part.cards.sort();
+    part.index.sort();
+    part
+}
+
+/// Writes the merged index runs as SST files of at most `per_file` entries each.
+fn write_index(
+    files: &mut SstSet<'_>,
+    name: &str,
+    runs: Vec<(&Run, std::ops::Range<usize>)>,
+    per_file: usize,
+) -> Result<(), StoreError> {
+    let mut entries = merged(runs).peekable();
+    let mut n = 0;
+    while entries.peek().is_some() {
+        files.write_sorted(&format!("{name}-{n:03}"), entries.by_ref().take(per_file))?;
+        n += 1;
+    }
+    Ok(())
 }
 
 /// Seeds `store` unless it already holds this population; a store holding fewer people of the
@@ -147,60 +355,67 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
     let mut qual_files = SstSet::new(store, keys::CF_QUALIFICATIONS, &tmp)?;
     let mut index_files = SstSet::new(store, keys::CF_INSURED_INDEX, &tmp)?;
     let count = spec.persons - from;
-    let mut index: Vec<(Vec<u8>, [u8; 9])> = Vec::with_capacity((count + count / 5) as usize);
-
-    let blocks = spec.persons.div_ceil(BLOCK_SIZE);
-    // Generation (two threads per block) and SST writing (a third thread) overlap: while block
-    // N is sorted and written, block N+1 is generated.
-    let (to_writer, from_generator) = std::sync::mpsc::sync_channel::<(String, BlockEntries)>(1);
-    let written = std::thread::scope(|s| {
-        let writer = s.spawn(move || -> Result<_, StoreError> {
-            for (name, mut block) in from_generator {
-                block.cards.sort_unstable_by(|x, y| x.0.cmp(&y.0));
-                card_files.write_sorted(&name, block.cards.iter().map(|(k, v)| (k.as_bytes(), v.as_slice())))?;
-                qual_files.write_sorted(&name, block.qualifications.iter().map(|(k, v)| (&k[..], v.as_slice())))?;
-            }
-            Ok((card_files, qual_files))
-        });
-        let mut done = 0;
-        for block in pop.block_order(blocks) {
-            let start = (block * BLOCK_SIZE).max(from);
-            let end = ((block + 1) * BLOCK_SIZE).min(spec.persons);
-            if start >= end {
-                continue;
-            }
-            let mid = start + (end - start) / 2;
-            // Two halves on two threads; the first half's entries come first, so the
-            // qualification keys (person id order) stay sorted.
-            let (mut a, b) = std::thread::scope(|s| {
-                let second = s.spawn(|| generate(&pop, mid..end));
-                let first = generate(&pop, start..mid);
-                (first, second.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    let blocks: Vec<(u64, std::ops::Range<u64>)> = pop
+        .block_order(spec.persons.div_ceil(BLOCK_SIZE))
+        .into_iter()
+        .map(|block| (block, (block * BLOCK_SIZE).max(from)..((block + 1) * BLOCK_SIZE).min(spec.persons)))
+        .filter(|(_, people)| !people.is_empty())
+        .collect();
+    // Two generator threads each make one half of every block, in block order; this thread merges
+    // the halves of each block into its SST files while the next block is generated.
+    let (first_halves, from_first) = std::sync::mpsc::sync_channel::<BlockPart>(1);
+    let (second_halves, from_second) = std::sync::mpsc::sync_channel::<BlockPart>(1);
+    let (card_files, qual_files, index_runs) = std::thread::scope(|s| {
+        for (second, halves) in [(false, first_halves), (true, second_halves)] {
+            let (blocks, pop) = (&blocks, &pop);
+            s.spawn(move || {
+                for (_, people) in blocks {
+                    let mid = people.start + (people.end - people.start) / 2;
+                    let half = if second { mid..people.end } else { people.start..mid };
+                    if halves.send(generate(pop, half)).is_err() {
+                        return; // the writer stopped; its error is reported
+                    }
+                }
             });
-            a.cards.extend(b.cards);
-            a.qualifications.extend(b.qualifications);
-            index.extend(std::mem::take(&mut a.index));
-            index.extend(b.index);
-            if to_writer.send((format!("{block:05}-{start}"), a)).is_err() {
-                break; // the writer failed; its error is reported below
-            }
-            done += end - start;
+        }
+        // Moved in, so that returning early drops the receivers and ends the generators.
+        let (from_first, from_second) = (from_first, from_second);
+        let mut index_runs = Vec::with_capacity(blocks.len() * 2);
+        let mut done = 0;
+        for (block, people) in &blocks {
+            // A generator that panicked closes its channel; the scope then re-raises the panic.
+            let (Ok(first), Ok(second)) = (from_first.recv(), from_second.recv()) else { break };
+            let name = format!("{block:05}-{}", people.start);
+            card_files.write_sorted(&name, merged2(&first.cards, &second.cards))?;
+            // Qualification keys are person ids: the second half follows the first.
+            qual_files.write_sorted(&name, first.qualifications.iter().chain(second.qualifications.iter()))?;
+            index_runs.push(first.index);
+            index_runs.push(second.index);
+            done += people.end - people.start;
             progress(done);
         }
-        drop(to_writer);
-        writer.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-    });
-    let (card_files, qual_files) = written?;
-    index.sort_unstable_by(|x, y| x.0.cmp(&y.0));
-    // Identical keys could only come from two people sharing every insured number and a
-    // birthdate; keep the first so the file stays strictly sorted.
-    index.dedup_by(|later, earlier| later.0 == earlier.0);
+        Ok::<_, StoreError>((card_files, qual_files, index_runs))
+    })?;
+
+    // The index is merged by two threads, each over half of the key space (split at the middle
+    // of the largest run), into files that do not overlap.
     const INDEX_FILE_ENTRIES: usize = 4_000_000;
-    for (n, chunk) in index.chunks(INDEX_FILE_ENTRIES).enumerate() {
-        index_files.write_sorted(&format!("{n:05}-{from}"), chunk.iter().map(|(k, v)| (k.as_slice(), &v[..])))?;
-    }
-    drop(index);
-    let sst_files = card_files.ingest()? + qual_files.ingest()? + index_files.ingest()?;
+    let split: Option<Vec<u8>> = index_runs
+        .iter()
+        .max_by_key(|r| r.entries.len())
+        .and_then(|r| r.entries.get(r.entries.len() / 2).map(|e| r.key(*e).to_vec()));
+    let halves =
+        |from: Option<&[u8]>, to: Option<&[u8]>| index_runs.iter().map(|r| (r, r.range(from, to))).collect::<Vec<_>>();
+    let split = split.as_deref();
+    let mut upper_files = SstSet::new(store, keys::CF_INSURED_INDEX, &tmp)?;
+    std::thread::scope(|s| -> Result<(), StoreError> {
+        let upper =
+            s.spawn(|| write_index(&mut upper_files, &format!("{from}-b"), halves(split, None), INDEX_FILE_ENTRIES));
+        write_index(&mut index_files, &format!("{from}-a"), halves(None, split), INDEX_FILE_ENTRIES)?;
+        upper.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })?;
+    drop(index_runs);
+    let sst_files = card_files.ingest()? + qual_files.ingest()? + index_files.absorb(upper_files).ingest()?;
     let _ = std::fs::remove_dir(&tmp);
 
     let mut scenario_persons = 0;

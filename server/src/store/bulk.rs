@@ -44,6 +44,13 @@ impl<'s> SstSet<'s> {
         Ok(())
     }
 
+    /// Takes over the files another set (of the same column family) has written.
+    pub fn absorb(mut self, other: SstSet<'_>) -> Self {
+        debug_assert_eq!(self.cf, other.cf);
+        self.files.extend(other.files);
+        self
+    }
+
     /// Ingests every file written so far in one atomic step. Files must not overlap each other.
     pub fn ingest(self) -> Result<usize, StoreError> {
         let n = self.files.len();

@@ -94,14 +94,7 @@ pub fn insured_prefix(
     number: &InsuredIdentificationNumber,
     birthdate: Date,
 ) -> Vec<u8> {
-    let mut k = Vec::with_capacity(8 + symbol.as_str().len() + number.as_str().len() + 12);
-    k.extend_from_slice(insurer.as_bytes());
-    k.extend_from_slice(symbol.as_str().as_bytes());
-    k.push(0);
-    k.extend_from_slice(number.as_str().as_bytes());
-    k.push(0);
-    birthdate_into(&mut k, birthdate);
-    k
+    insured(insurer, symbol, number, birthdate, None)
 }
 
 /// The full index key (prefix plus 枝番, if the card has one).
@@ -112,11 +105,30 @@ pub fn insured(
     birthdate: Date,
     branch: Option<InsuredBranchNumber>,
 ) -> Vec<u8> {
-    let mut k = insured_prefix(insurer, symbol, number, birthdate);
+    let mut k = Vec::with_capacity(8 + symbol.as_str().len() + number.as_str().len() + 12);
+    insured_into(&mut k, insurer, symbol, number, birthdate, branch);
+    k
+}
+
+/// [`insured`], written into `k` (cleared first) so a bulk loader can reuse one buffer.
+pub fn insured_into(
+    k: &mut Vec<u8>,
+    insurer: &InsurerNumber,
+    symbol: &InsuredCardSymbol,
+    number: &InsuredIdentificationNumber,
+    birthdate: Date,
+    branch: Option<InsuredBranchNumber>,
+) {
+    k.clear();
+    k.extend_from_slice(insurer.as_bytes());
+    k.extend_from_slice(symbol.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(number.as_str().as_bytes());
+    k.push(0);
+    birthdate_into(k, birthdate);
     if let Some(b) = branch {
         k.extend_from_slice(b.as_bytes());
     }
-    k
 }
 
 fn birthdate_into(k: &mut Vec<u8>, d: Date) {

@@ -116,18 +116,29 @@ pub struct CardValue<'a> {
 }
 
 impl<'a> CardValue<'a> {
-    pub fn encode(expires: Date, person: PersonId, records: &[Vec<u8>]) -> Vec<u8> {
-        let len = 1 + 4 + 8 + 1 + records.iter().map(|r| 4 + r.len()).sum::<usize>();
-        let mut out = Vec::with_capacity(len);
+    pub fn encode<R: AsRef<[u8]>>(expires: Date, person: PersonId, records: &[R]) -> Vec<u8> {
+        let mut out = Vec::new();
+        Self::encode_into(&mut out, expires, person, records.iter().map(AsRef::as_ref));
+        out
+    }
+
+    /// Appends the encoded value to `out` (records oldest first; at most 255 are kept).
+    pub fn encode_into<'r>(
+        out: &mut Vec<u8>,
+        expires: Date,
+        person: PersonId,
+        records: impl Iterator<Item = &'r [u8]> + Clone,
+    ) {
+        let records = records.take(255);
+        out.reserve(1 + 4 + 8 + 1 + records.clone().map(|r| 4 + r.len()).sum::<usize>());
         out.push(VERSION);
         out.extend_from_slice(&expires.to_u32().to_be_bytes());
         out.extend_from_slice(&person.0.to_be_bytes());
-        out.push(records.len().min(255) as u8);
-        for r in records.iter().take(255) {
+        out.push(records.clone().count() as u8);
+        for r in records {
             out.extend_from_slice(&(r.len() as u32).to_be_bytes());
             out.extend_from_slice(r);
         }
-        out
     }
 
     pub fn decode(b: &'a [u8]) -> Result<CardValue<'a>, CorruptValue> {
