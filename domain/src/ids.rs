@@ -363,7 +363,8 @@ impl TryFrom<String> for InsuredCardSymbol {
     type Error = IdError;
 
     fn try_from(s: String) -> Result<InsuredCardSymbol, IdError> {
-        InsuredCardSymbol::parse(&s)
+        card_field(&s, Self::MAX_CHARS)?;
+        Ok(InsuredCardSymbol(s))
     }
 }
 
@@ -377,7 +378,11 @@ impl TryFrom<String> for InsuredIdentificationNumber {
     type Error = IdError;
 
     fn try_from(s: String) -> Result<InsuredIdentificationNumber, IdError> {
-        InsuredIdentificationNumber::parse(&s)
+        if s.is_empty() {
+            return Err(IdError::Missing);
+        }
+        card_field(&s, Self::MAX_CHARS)?;
+        Ok(InsuredIdentificationNumber(s))
     }
 }
 

@@ -81,6 +81,59 @@ static READINGS: LazyLock<Readings> = LazyLock::new(|| Readings {
     female: names::FEMALE_GIVEN.iter().map(|(_, r, _)| to_half_width(r)).collect(),
 });
 
+/// Insurer numbers and names that depend only on where a person lives or which employer insurer
+/// they belong to, worked out once instead of for every person.
+struct InsurerTable {
+    /// By place (the index into [`PLACES`]).
+    places: Vec<PlaceInsurers>,
+    kumiai: Vec<InsurerNumber>,
+    kyosai: Vec<InsurerNumber>,
+}
+
+struct PlaceInsurers {
+    kyokai_kenpo: InsurerNumber,
+    kyokai_kenpo_name: String,
+    kokuho: InsurerNumber,
+    late_elderly: InsurerNumber,
+    late_elderly_name: String,
+}
+
+static INSURERS: LazyLock<InsurerTable> = LazyLock::new(|| InsurerTable {
+    places: PLACES
+        .iter()
+        .map(|place| PlaceInsurers {
+            kyokai_kenpo: valid_insurer(&insurers::kyokai_kenpo_number(place.prefecture)),
+            kyokai_kenpo_name: format!(
+                "全国健康保険協会{}支部",
+                place.prefecture_name.trim_end_matches(['都', '府', '県'])
+            ),
+            kokuho: valid_insurer(&insurers::kokuho_number(place.prefecture, place.kokuho_code)),
+            late_elderly: valid_insurer(&insurers::late_elderly_number(place.prefecture)),
+            late_elderly_name: format!("{}後期高齢者医療広域連合", place.prefecture_name),
+        })
+        .collect(),
+    kumiai: insurers::KENPO_KUMIAI.iter().map(|i| valid_insurer(&insurers::named_number(i))).collect(),
+    kyosai: insurers::KYOSAI.iter().map(|i| valid_insurer(&insurers::named_number(i))).collect(),
+});
+
+/// Appends `n` in decimal, zero-padded to `width` digits (`format!("{n:0width$}")` without the
+/// formatting machinery, which showed in profiles of seeding).
+fn push_decimal(s: &mut String, n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let at = at.min(digits.len() - width.min(digits.len()));
+    s.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
 /// A seeded population evaluated on a reference date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Population {
@@ -116,6 +169,8 @@ struct Skeleton {
     birthdate: Date,
     sex: Sex,
     place: &'static Place,
+    /// The index of `place` in [`PLACES`].
+    place_index: usize,
     /// The insurer before 後期高齢者医療 (or the only one).
     insurer: Insurer,
     family: PersonalFamily,
@@ -183,8 +238,8 @@ impl Population {
             _ => (names::MALE_GIVEN, &readings.male),
         };
         let g = r.weighted(given_table.iter().map(|n| n.2));
-        let name = format!("{}\u{3000}{}", names::SURNAMES[s].0, given_table[g].0);
-        let name_kana = format!("{} {}", readings.surnames[s], given_readings[g]);
+        let name = [names::SURNAMES[s].0, "\u{3000}", given_table[g].0].concat();
+        let name_kana = [readings.surnames[s].as_str(), " ", given_readings[g].as_str()].concat();
         let insured_name = match sk.family {
             PersonalFamily::Insured => name.clone(),
             PersonalFamily::Dependent => {
@@ -193,7 +248,7 @@ impl Population {
                 let table =
                     if sk.sex == Sex::Female || r.chance(500) { names::MALE_GIVEN } else { names::FEMALE_GIVEN };
                 let h = r.weighted(table.iter().map(|n| n.2));
-                format!("{}\u{3000}{}", names::SURNAMES[s].0, table[h].0)
+                [names::SURNAMES[s].0, "\u{3000}", table[h].0].concat()
             }
         };
         let place = sk.place;
@@ -201,14 +256,24 @@ impl Population {
             let chome = r.between(1, 5);
             let ban = r.between(1, 30);
             let go = r.between(1, 20);
-            let mut a =
-                format!("{}{}{}{chome}丁目{ban}番{go}号", place.prefecture_name, place.municipality, place.town);
+            let mut a = String::with_capacity(128);
+            for (part, number) in [
+                (place.prefecture_name, None),
+                (place.municipality, None),
+                (place.town, Some(chome)),
+                ("丁目", Some(ban)),
+                ("番", Some(go)),
+                ("号", None),
+            ] {
+                a.push_str(part);
+                if let Some(n) = number {
+                    push_decimal(&mut a, n, 1);
+                }
+            }
             if r.chance(350) {
-                a.push_str(&format!(
-                    "　{}{}",
-                    ["メゾン", "コーポ", "ハイツ", "レジデンス"][r.below(4) as usize],
-                    r.between(1, 12) * 100 + r.between(1, 9)
-                ));
+                a.push('　');
+                a.push_str(["メゾン", "コーポ", "ハイツ", "レジデンス"][r.below(4) as usize]);
+                push_decimal(&mut a, r.between(1, 12) * 100 + r.between(1, 9), 1);
             }
             a
         };
@@ -274,7 +339,8 @@ impl Population {
         let birthdate = ymd(PYRAMID_DATE).add_days(-(age_days as i64)).unwrap_or_else(|| ymd(PYRAMID_DATE));
         let female_per_mille = if band >= 16 { 600 } else { 505 };
         let sex = if r.chance(female_per_mille) { Sex::Female } else { Sex::Male };
-        let place = &PLACES[r.weighted(PLACES.iter().map(|p| p.weight))];
+        let place_index = r.weighted(PLACES.iter().map(|p| p.weight));
+        let place = &PLACES[place_index];
 
         // The insurer before 75, by age at the pyramid date: retirees move to 国保.
         let age_years = age_days / 365;
@@ -318,7 +384,19 @@ impl Population {
             late_elderly_start.filter(|d| *d <= self.as_of).map(|d| d.max(ymd(LATE_ELDERLY_SYSTEM_START)));
         let keeps_previous = late_elderly_start.is_some_and(|d| d >= ymd(SYSTEM_START));
 
-        Skeleton { index, birthdate, sex, place, insurer, family, branch, has_card, late_elderly_from, keeps_previous }
+        Skeleton {
+            index,
+            birthdate,
+            sex,
+            place,
+            place_index,
+            insurer,
+            family,
+            branch,
+            has_card,
+            late_elderly_from,
+            keeps_previous,
+        }
     }
 
     /// An injective map of the index into 0..10^9 (3^18 is coprime to 10), offset per seed.
@@ -334,30 +412,38 @@ impl Population {
         let (hi, lo) = (n9 / 100_000, n9 % 100_000);
         // Office codes stay below 9000: 記号 starting with 9 belong to the scenario people.
         let office = 1000 + (mix64(self.seed ^ sk.index) % 8000);
-        let (insurer_number, symbol, number) = match sk.insurer {
-            Insurer::KyokaiKenpo => (
-                insurers::kyokai_kenpo_number(sk.place.prefecture),
-                format!("{office:04}{hi:04}"),
-                format!("{}", lo + 1),
-            ),
-            Insurer::Kumiai(k) => {
-                (insurers::named_number(&insurers::KENPO_KUMIAI[k]), format!("{}", hi + 1), format!("{}", lo + 1))
+        let table = &*INSURERS;
+        let mut symbol = String::with_capacity(8);
+        let mut number = String::with_capacity(5);
+        let insurer_number = match sk.insurer {
+            Insurer::KyokaiKenpo => {
+                push_decimal(&mut symbol, office, 4);
+                push_decimal(&mut symbol, hi, 4);
+                push_decimal(&mut number, lo + 1, 1);
+                table.places[sk.place_index].kyokai_kenpo
             }
-            Insurer::Kyosai(k) => (
-                insurers::named_number(&insurers::KYOSAI[k]),
-                format!("{:02}-{hi:04}", sk.place.prefecture),
-                format!("{lo:05}"),
-            ),
-            Insurer::Kokuho => (
-                insurers::kokuho_number(sk.place.prefecture, sk.place.kokuho_code),
-                format!("{hi:04}"),
-                format!("{lo:05}"),
-            ),
+            Insurer::Kumiai(k) => {
+                push_decimal(&mut symbol, hi + 1, 1);
+                push_decimal(&mut number, lo + 1, 1);
+                table.kumiai[k]
+            }
+            Insurer::Kyosai(k) => {
+                push_decimal(&mut symbol, u64::from(sk.place.prefecture), 2);
+                symbol.push('-');
+                push_decimal(&mut symbol, hi, 4);
+                push_decimal(&mut number, lo, 5);
+                table.kyosai[k]
+            }
+            Insurer::Kokuho => {
+                push_decimal(&mut symbol, hi, 4);
+                push_decimal(&mut number, lo, 5);
+                table.places[sk.place_index].kokuho
+            }
         };
         InsuredKeys {
-            insurer_number: valid_insurer(&insurer_number),
-            symbol: InsuredCardSymbol::parse(&symbol).unwrap_or_default(),
-            number: valid_number(&number),
+            insurer_number,
+            symbol: InsuredCardSymbol::try_from(symbol).unwrap_or_default(),
+            number: valid_number(number),
             branch: Some(InsuredBranchNumber::from_number(sk.branch)),
         }
     }
@@ -366,19 +452,21 @@ impl Population {
     fn late_elderly_keys(&self, sk: &Skeleton) -> InsuredKeys {
         let offset = Rng::new(self.seed, Stream::Layout, 7).below(10_000_000);
         let n7 = (sk.index.wrapping_mul(4_782_969) + offset) % 10_000_000;
+        let mut number = String::with_capacity(8);
+        push_decimal(&mut number, n7, 7);
+        let check = crate::check_digit::compute(number.as_bytes()).unwrap_or(0);
+        number.push(char::from(b'0' + check));
         InsuredKeys {
-            insurer_number: valid_insurer(&insurers::late_elderly_number(sk.place.prefecture)),
+            insurer_number: INSURERS.places[sk.place_index].late_elderly,
             symbol: InsuredCardSymbol::default(),
-            number: valid_number(&crate::check_digit::append(&format!("{n7:07}"))),
+            number: valid_number(number),
             branch: None,
         }
     }
 
     fn insurer_name(&self, sk: &Skeleton) -> String {
         match sk.insurer {
-            Insurer::KyokaiKenpo => {
-                format!("全国健康保険協会{}支部", sk.place.prefecture_name.trim_end_matches(['都', '府', '県']))
-            }
+            Insurer::KyokaiKenpo => INSURERS.places[sk.place_index].kyokai_kenpo_name.clone(),
             Insurer::Kumiai(k) => insurers::KENPO_KUMIAI[k].name.to_owned(),
             Insurer::Kyosai(k) => insurers::KYOSAI[k].name.to_owned(),
             Insurer::Kokuho => sk.place.municipality.to_owned(),
@@ -457,7 +545,7 @@ impl Population {
         let keys = self.late_elderly_keys(sk);
         let mut q = Qualification {
             insurer_number: keys.insurer_number,
-            insurer_name: format!("{}後期高齢者医療広域連合", sk.place.prefecture_name),
+            insurer_name: INSURERS.places[sk.place_index].late_elderly_name.clone(),
             card_classification: InsuredCardClassification::General,
             symbol: keys.symbol,
             number: keys.number,
@@ -558,8 +646,8 @@ fn valid_insurer(s: &str) -> InsurerNumber {
     InsurerNumber::parse(s, CheckDigits::Lenient).unwrap_or_else(|e| panic!("generated insurer number {s:?}: {e}"))
 }
 
-fn valid_number(s: &str) -> InsuredIdentificationNumber {
-    InsuredIdentificationNumber::parse(s).unwrap_or_else(|e| panic!("generated insured number {s:?}: {e}"))
+fn valid_number(s: String) -> InsuredIdentificationNumber {
+    InsuredIdentificationNumber::try_from(s).unwrap_or_else(|e| panic!("generated insured number: {e}"))
 }
 
 #[cfg(test)]
