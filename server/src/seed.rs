@@ -430,3 +430,52 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
     store.put_population(&PopulationMeta { seed: spec.seed, persons: spec.persons, as_of: as_of.to_u32() })?;
     Ok(SeedReport { wrote: true, persons: count, scenario_persons, sst_files, elapsed: started.elapsed() })
 }
+
+#[cfg(test)]
+mod tests {
+    use onshi_domain::date::Date;
+    use onshi_domain::ids::CertificateSerial;
+
+    use super::*;
+    use crate::store::{CardLookup, Compression, StoreOptions};
+
+    /// Seeding over several blocks, a partial last block and a grown store (whose first new block
+    /// starts part-way) stores exactly what `person_entries` encodes for each person, under
+    /// either compression.
+    #[test]
+    fn seeded_entries_are_each_persons_entries() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let as_of = Date::new(2026, 11, 24).expect("date");
+        let pop = Population::new(3, as_of);
+        for compression in [Compression::None, Compression::Lz4] {
+            let options = StoreOptions { compression, ..Default::default() };
+            let store = Store::open(&dir.path().join(format!("{compression:?}")), options).expect("opens");
+            for persons in [70_000, 140_000] {
+                let report = seed(&store, SeedSpec { seed: 3, persons, as_of }, |_| {}).expect("seeds");
+                assert!(report.wrote);
+            }
+            let (mut cards, mut records) = (0, 0);
+            for i in (0..140_000).step_by(89) {
+                let person = pop.person(i);
+                let entries = person_entries(&person);
+                for (serial, value) in &entries.cards {
+                    let serial = CertificateSerial::parse(serial).expect("serial");
+                    match store.card(&serial).expect("reads") {
+                        CardLookup::Active(v) => assert_eq!(&*v, value.as_slice(), "person {i}"),
+                        _ => panic!("person {i}: card not found"),
+                    }
+                    cards += 1;
+                }
+                for (q, (_, record)) in person.qualifications.iter().zip(&entries.qualifications) {
+                    let prefix = keys::insured_prefix(&q.insurer_number, &q.symbol, &q.number, person.birthdate);
+                    let found = store.insured(&prefix, q.branch, 10).expect("reads");
+                    assert_eq!(found, vec![record.clone()], "person {i}");
+                    records += 1;
+                }
+            }
+            assert!(cards > 1_000 && records > 1_500, "{cards} cards, {records} records checked");
+            let beyond = pop.card_serial(140_000);
+            assert!(matches!(store.card(&beyond).expect("reads"), CardLookup::Unknown));
+        }
+    }
+}

@@ -52,12 +52,25 @@ pub struct StoreOptions {
     pub block_cache_bytes: usize,
     /// fsync the WAL on every write (survives power loss, not only process death).
     pub sync_writes: bool,
+    /// How new SST files are compressed (files already written keep theirs).
+    pub compression: Compression,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { block_cache_bytes: 256 << 20, sync_writes: false }
+        StoreOptions { block_cache_bytes: 256 << 20, sync_writes: false, compression: Compression::None }
     }
+}
+
+/// Block compression of new SST files. Lookups cost the same either way (the block cache holds
+/// blocks uncompressed); LZ4 saves about 37 % of the disk and makes seeding about 1.4 times slower
+/// (LZ4 was a quarter of the seeder's CPU; see BENCHMARKS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    #[default]
+    None,
+    Lz4,
 }
 
 /// What the store was seeded with.
@@ -169,7 +182,7 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn cf_options(name: &str, cache: &Cache) -> Options {
+fn cf_options(name: &str, cache: &Cache, compression: Compression) -> Options {
     let mut block = BlockBasedOptions::default();
     block.set_block_cache(cache);
     // About 1 % false positives: misses (unknown people) rarely touch data blocks.
@@ -185,7 +198,10 @@ fn cf_options(name: &str, cache: &Cache) -> Options {
     }
     let mut opts = Options::default();
     opts.set_block_based_table_factory(&block);
-    opts.set_compression_type(DBCompressionType::Lz4);
+    opts.set_compression_type(match compression {
+        Compression::None => DBCompressionType::None,
+        Compression::Lz4 => DBCompressionType::Lz4,
+    });
     opts
 }
 
@@ -204,7 +220,7 @@ impl Store {
         db_opts.set_max_background_jobs(2);
         db_opts.set_keep_log_file_num(3);
         let cf_options: Vec<(&'static str, Options)> =
-            keys::ALL_CFS.iter().map(|name| (*name, cf_options(name, &cache))).collect();
+            keys::ALL_CFS.iter().map(|name| (*name, cf_options(name, &cache, options.compression))).collect();
         let descriptors =
             cf_options.iter().map(|(name, opts)| ColumnFamilyDescriptor::new(*name, opts.clone())).collect::<Vec<_>>();
         let db = DB::open_cf_descriptors(&db_opts, path, descriptors)?;
