@@ -57,7 +57,13 @@ TOML
 }
 
 # Servers are started from subshells, so they are nobody's children here: a zombie counts as gone.
-alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+# A process is gone when its leader is a zombie and no other thread is left: a multithreaded
+# server's main thread can be a zombie while its other threads still exit and hold its sockets.
+alive() {
+  [ -r "/proc/$1/status" ] || return 1
+  grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null || return 0
+  [ "$(ls "/proc/$1/task" 2>/dev/null | wc -l)" -gt 1 ]
+}
 stop_server() { # pid; waits until it has exited (and freed its ports)
   kill "$1" 2>/dev/null || true
   for _ in $(seq 1 300); do alive "$1" || return 0; sleep 0.1; done
