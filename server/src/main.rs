@@ -206,17 +206,14 @@ async fn serve_until(
     });
     on_ready(addr, admin_addr);
 
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
     match deadline {
         Some(d) => {
             tokio::select! {
-                () = ctrl_c => {},
+                () = stop_signal() => {},
                 () = tokio::time::sleep(d) => tracing::info!("--duration elapsed; stopping"),
             }
         }
-        None => ctrl_c.await,
+        None => stop_signal().await,
     }
     let _ = stop.send(true);
     facility.await??;
@@ -224,6 +221,24 @@ async fn serve_until(
         admin.await??;
     }
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what service managers and container runtimes send to stop a process):
+/// either stops the server the same orderly way.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
+                _ = term.recv() => tracing::info!("SIGTERM; stopping"),
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("interrupted; stopping");
 }
 
 async fn run(command: Command) -> Result<ExitCode, AnyError> {

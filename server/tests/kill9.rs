@@ -1,6 +1,6 @@
-//! An acknowledged write survives kill -9: consents recorded by ConfirmByCard are still in the
-//! store after the `onshi-server` process is killed with SIGKILL, and the restarted server opens
-//! the recovered store and serves.
+//! The `onshi-server serve` process: an acknowledged write survives kill -9 (consents recorded
+//! by ConfirmByCard are still in the store after SIGKILL, and the restarted server opens the
+//! recovered store and serves), and SIGTERM stops it in order, with a client still connected.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -176,4 +176,49 @@ async fn consents_survive_sigkill_and_restart() {
     let handle = StoreHandle::open(&config.data_dir, Default::default()).expect("store");
     let store = handle.get();
     assert!(store.consent(&facility, person, ConsentKind::Pharmacists).expect("read").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_server_in_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
+    pki::ensure(&dir.path().join("pki"), &facilities).expect("PKI");
+    let mut config: Config = demo::demo_config(dir.path(), 300, "127.0.0.1:0".parse().expect("addr"));
+    config.population.persons = 300;
+    config.admin.listen = "127.0.0.1:0".parse().expect("addr");
+    let config_path = dir.path().join("onshi.toml");
+    std::fs::write(&config_path, toml::to_string(&config).expect("config TOML")).expect("write config");
+
+    let (mut server, addr) = start(&config_path);
+    // A connected client that has made a call stays connected while the server is told to stop.
+    let mut c = client(dir.path(), addr).await;
+    let request = ConfirmByCardRequest {
+        message_header: None,
+        card_reader_info: Some(CardReaderInfo {
+            certificate_serial_number: "A0000000000000000001".into(),
+            verification_method: "1".into(),
+            ..Default::default()
+        }),
+    };
+    c.confirm_by_card(request.clone()).await.expect("answered");
+    let mut child = server.0.take().expect("child");
+    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill -TERM");
+    assert!(term.success());
+    let mut status = None;
+    for _ in 0..300 {
+        if let Some(s) = child.try_wait().expect("wait") {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("the server had not stopped 30 s after SIGTERM");
+    };
+    // Exit code 0: the server stopped itself rather than being killed by the signal.
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(c.confirm_by_card(request).await.is_err(), "nothing answers after the stop");
+    // The store was closed: it opens again at once.
+    StoreHandle::open(&config.data_dir, Default::default()).expect("store reopens after SIGTERM");
 }
