@@ -16,6 +16,7 @@ pub mod age;
 pub mod check_digit;
 pub mod codes;
 pub mod date;
+pub mod digits;
 pub mod facility;
 pub mod ids;
 pub mod kana;

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -103,6 +103,18 @@ async fn client(dir: &Path, addr: SocketAddr) -> QualificationServiceClient<Chan
     QualificationServiceClient::new(channel)
 }
 
+/// The demo's PKI and configuration in `dir` (both listeners on free ports), written to a file.
+fn demo_config_in(dir: &Path, persons: u64) -> (Config, PathBuf) {
+    let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
+    pki::ensure(&dir.join("pki"), &facilities).expect("PKI");
+    let mut config: Config = demo::demo_config(dir, persons, "127.0.0.1:0".parse().expect("addr"));
+    config.population.persons = persons;
+    config.admin.listen = "127.0.0.1:0".parse().expect("addr");
+    let path = dir.join("onshi.toml");
+    std::fs::write(&path, toml::to_string(&config).expect("config TOML")).expect("write config");
+    (config, path)
+}
+
 fn kill9(mut server: Server) {
     if let Some(mut child) = server.0.take() {
         child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
@@ -113,13 +125,7 @@ fn kill9(mut server: Server) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consents_survive_sigkill_and_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
-    pki::ensure(&dir.path().join("pki"), &facilities).expect("PKI");
-    let mut config: Config = demo::demo_config(dir.path(), 500, "127.0.0.1:0".parse().expect("addr"));
-    config.population.persons = 500;
-    config.admin.listen = "127.0.0.1:0".parse().expect("addr");
-    let config_path = dir.path().join("onshi.toml");
-    std::fs::write(&config_path, toml::to_string(&config).expect("config TOML")).expect("write config");
+    let (config, config_path) = demo_config_in(dir.path(), 500);
 
     let (child, addr) = start(&config_path);
     let mut c = client(dir.path(), addr).await;
@@ -181,13 +187,7 @@ async fn consents_survive_sigkill_and_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_server_in_order() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
-    pki::ensure(&dir.path().join("pki"), &facilities).expect("PKI");
-    let mut config: Config = demo::demo_config(dir.path(), 300, "127.0.0.1:0".parse().expect("addr"));
-    config.population.persons = 300;
-    config.admin.listen = "127.0.0.1:0".parse().expect("addr");
-    let config_path = dir.path().join("onshi.toml");
-    std::fs::write(&config_path, toml::to_string(&config).expect("config TOML")).expect("write config");
+    let (config, config_path) = demo_config_in(dir.path(), 300);
 
     let (mut server, addr) = start(&config_path);
     // A connected client that has made a call stays connected while the server is told to stop.

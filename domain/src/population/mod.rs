@@ -31,6 +31,7 @@ use crate::codes::{
     SpecificDisease,
 };
 use crate::date::Date;
+use crate::digits::Decimal;
 use crate::ids::{
     CertificateSerial, CheckDigits, InsuredBranchNumber, InsuredCardSymbol, InsuredIdentificationNumber, InsurerNumber,
 };
@@ -116,22 +117,9 @@ static INSURERS: LazyLock<InsurerTable> = LazyLock::new(|| InsurerTable {
     kyosai: insurers::KYOSAI.iter().map(|i| valid_insurer(&insurers::named_number(i))).collect(),
 });
 
-/// Appends `n` in decimal, zero-padded to `width` digits (`format!("{n:0width$}")` without the
-/// formatting machinery, which showed in profiles of seeding).
+/// Appends `n` in decimal, zero-padded to `width` digits.
 fn push_decimal(s: &mut String, n: u64, width: usize) {
-    let mut digits = [b'0'; 20];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let at = at.min(digits.len() - width.min(digits.len()));
-    s.extend(digits[at..].iter().map(|&d| char::from(d)));
+    s.push_str(Decimal::new(n, width).as_str());
 }
 
 /// A seeded population evaluated on a reference date.

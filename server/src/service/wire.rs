@@ -9,6 +9,7 @@
 
 use bytes::BufMut;
 use onshi_domain::date::{Date, JstDateTime};
+use onshi_domain::digits::Decimal;
 
 const LEN: u32 = 2;
 
@@ -59,18 +60,8 @@ impl<B: BufMut> Wire<'_, B> {
     }
 
     /// A number in decimal.
-    pub fn decimal(&mut self, field: u32, mut n: u64) -> &mut Self {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.bytes_field(field, &digits[at..]);
+    pub fn decimal(&mut self, field: u32, n: u64) -> &mut Self {
+        self.bytes_field(field, Decimal::new(n, 1).as_bytes());
         self
     }
 
