@@ -160,7 +160,7 @@ pub struct StoreConfig {
     pub block_cache_mb: usize,
     /// fsync every write (survive power loss, not only a killed process).
     pub sync_writes: bool,
-    /// "none" (default) or "lz4": LZ4 saves about 37 % of the disk, seeding is about 1.4 times
+    /// "none" (default) or "lz4": LZ4 saves about 37 % of the disk, seeding is about 1.5 times
     /// slower, lookups cost the same.
     pub compression: Compression,
 }

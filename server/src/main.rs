@@ -191,7 +191,7 @@ async fn serve_until(
     let seeding_app = app.clone();
     let seeding_config = config.clone();
     let persons = config.population.persons;
-    tokio::task::spawn_blocking(move || {
+    let seeding = tokio::task::spawn_blocking(move || {
         match boot::seed_and_open(&seeding_app, &seeding_config, progress_printer(persons)) {
             Ok(r) if r.wrote => tracing::info!(
                 "seeded {} persons and {} scenario persons in {:.1?} ({} SST files); serving",
@@ -219,6 +219,12 @@ async fn serve_until(
     facility.await??;
     if let Some(admin) = admin {
         admin.await??;
+    }
+    if !seeding.is_finished() {
+        // Waiting could take minutes for a large population. Leaving is safe: ingestion is atomic
+        // and the population record is written last, so the next start seeds again.
+        tracing::warn!("stopped while seeding; the seed is abandoned and runs again at the next start");
+        std::process::exit(0);
     }
     Ok(())
 }

@@ -161,6 +161,7 @@ struct Run {
 
 impl Run {
     fn push(&mut self, key: &[u8], value: &[u8]) {
+        debug_assert!(self.bytes.len() + key.len() + value.len() <= u32::MAX as usize, "a run holds half a block");
         self.entries.push((self.bytes.len() as u32, key.len() as u32, value.len() as u32));
         self.bytes.extend_from_slice(key);
         self.bytes.extend_from_slice(value);
@@ -389,8 +390,12 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
             card_files.write_sorted(&name, merged2(&first.cards, &second.cards))?;
             // Qualification keys are person ids: the second half follows the first.
             qual_files.write_sorted(&name, first.qualifications.iter().chain(second.qualifications.iter()))?;
-            index_runs.push(first.index);
-            index_runs.push(second.index);
+            // Kept until the end: give back the room reserved for generating.
+            for mut run in [first.index, second.index] {
+                run.bytes.shrink_to_fit();
+                run.entries.shrink_to_fit();
+                index_runs.push(run);
+            }
             done += people.end - people.start;
             progress(done);
         }

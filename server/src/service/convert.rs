@@ -137,8 +137,9 @@ pub fn encode_request_fields(c: &ConsentFields, reference_number: &str, out: &mu
     w.str(45, reference_number);
 }
 
-/// The encoded length of the per-request fields, to size buffers.
-pub const REQUEST_FIELDS_CAPACITY: usize = 160;
+/// The encoded length of the per-request fields with every consent given (194 bytes) and the
+/// reference number's tag and length, to size buffers; the caller adds the number's own length.
+pub const REQUEST_FIELDS_CAPACITY: usize = 200;
 
 #[cfg(test)]
 mod tests {
@@ -284,6 +285,17 @@ mod tests {
                 },
                 "受付-42",
             ),
+            (
+                ConsentFields {
+                    specific_health_checkups: given,
+                    pharmacists: given,
+                    diagnosis: given,
+                    operation: given,
+                    limit_certificate: given,
+                    specific_diseases: given,
+                },
+                "KARTE-0001",
+            ),
         ];
         let flag = |c: &Option<ConsentTimes>| c.map(|t| if t.given { "1" } else { "0" }.to_owned()).unwrap_or_default();
         let at = |c: &Option<ConsentTimes>| c.filter(|t| t.given).map(|t| t.at.compact()).unwrap_or_default();
@@ -313,6 +325,7 @@ mod tests {
             let mut out = Vec::new();
             encode_request_fields(&c, reference_number, &mut out);
             assert_eq!(out, expected, "{c:?}");
+            assert!(out.len() <= REQUEST_FIELDS_CAPACITY + reference_number.len(), "{} bytes", out.len());
         }
     }
 

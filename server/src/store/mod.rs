@@ -63,7 +63,7 @@ impl Default for StoreOptions {
 }
 
 /// Block compression of new SST files. Lookups cost the same either way (the block cache holds
-/// blocks uncompressed); LZ4 saves about 37 % of the disk and makes seeding about 1.4 times slower
+/// blocks uncompressed); LZ4 saves about 37 % of the disk and makes seeding about 1.5 times slower
 /// (LZ4 was a quarter of the seeder's CPU; see BENCHMARKS.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
