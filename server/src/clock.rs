@@ -7,6 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use onshi_domain::date::JstDateTime;
 
+fn system_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
 #[derive(Debug, Default)]
 pub struct Clock {
     /// Seconds added to the system time.
@@ -21,8 +25,7 @@ impl Clock {
 
     /// Unix seconds now, shifted by the offset.
     pub fn unix_now(&self) -> i64 {
-        let system = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-        system + self.offset_secs.load(Ordering::Relaxed)
+        system_secs() + self.offset_secs.load(Ordering::Relaxed)
     }
 
     /// Now, in Japan Standard Time.
@@ -33,6 +36,16 @@ impl Clock {
     /// Moves the clock forward (or back, if negative) by `secs`.
     pub fn advance(&self, secs: i64) {
         self.offset_secs.fetch_add(secs, Ordering::Relaxed);
+    }
+
+    /// Sets the offset from the system time (one store: concurrent setters never add up).
+    pub fn set_offset(&self, secs: i64) {
+        self.offset_secs.store(secs, Ordering::Relaxed);
+    }
+
+    /// Makes "now" read `unix_seconds`.
+    pub fn set_now(&self, unix_seconds: i64) {
+        self.set_offset(unix_seconds - system_secs());
     }
 
     /// The current offset from the system time, in seconds.

@@ -146,7 +146,9 @@ pub fn person_entries(person: &Person) -> PersonEntries {
 
 /// Writes a person's records and full record (for later changes) in one logged batch.
 pub fn write_person(store: &Store, person: &Person) -> Result<(), StoreError> {
-    store.replace_person(&PersonEntries::default(), &person_entries(person), person)
+    let serials: Vec<_> = person.cards.iter().map(|c| &c.serial).collect();
+    let guard = store.locks().person(person.id, &serials);
+    store.replace_person(&guard, &PersonEntries::default(), &person_entries(person), person, &[])
 }
 
 /// Entries of one column family in one buffer: a few allocations per block instead of one or

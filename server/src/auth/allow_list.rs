@@ -20,11 +20,13 @@ pub struct EmptyAllowList;
 #[derive(Debug)]
 pub struct AllowList {
     entries: ArcSwap<HashMap<MedicalInstitutionCode, Facility>>,
+    /// Serializes changes (write the store, read it back, swap); readers never take it.
+    writer: std::sync::Mutex<()>,
 }
 
 impl AllowList {
     pub fn new(facilities: Vec<Facility>) -> Result<AllowList, EmptyAllowList> {
-        Ok(AllowList { entries: ArcSwap::from_pointee(Self::index(facilities)?) })
+        Ok(AllowList { entries: ArcSwap::from_pointee(Self::index(facilities)?), writer: Default::default() })
     }
 
     fn index(facilities: Vec<Facility>) -> Result<HashMap<MedicalInstitutionCode, Facility>, EmptyAllowList> {
@@ -32,6 +34,11 @@ impl AllowList {
             return Err(EmptyAllowList);
         }
         Ok(facilities.into_iter().map(|f| (f.code, f)).collect())
+    }
+
+    /// Held by whoever changes the list, from writing the store to swapping the new list in.
+    pub fn writer(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Replaces the whole list at once.

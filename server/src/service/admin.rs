@@ -34,8 +34,10 @@ use crate::auth::{Caller, ConnIdentity};
 use crate::faults::FaultKind;
 use crate::seed::{self, SeedSpec, person_entries};
 use crate::store::handle::valid_snapshot_name;
+use crate::store::locks::PersonGuard;
+use crate::store::sequence::Allocated;
 use crate::store::values::{CardValue, ConsentValue};
-use crate::store::{CardLookup, ChangeSet, StoreError, keys};
+use crate::store::{CardLookup, ChangeSet, Store, StoreError, keys};
 
 /// The CommonName of the admin client certificate.
 pub const ADMIN_COMMON_NAME: &str = "onshi-admin";
@@ -104,12 +106,7 @@ impl App {
             Some(By::CertificateSerialNumber(s)) => {
                 let serial =
                     CertificateSerial::parse(s).map_err(|e| bad("person.certificate_serial_number", e.to_string()))?;
-                let store = self.store.get();
-                match store.card(&serial)? {
-                    CardLookup::Active(v) => Ok(CardValue::decode(&v).map_err(StoreError::from)?.person),
-                    CardLookup::Revoked(r) => Ok(r.person),
-                    CardLookup::Unknown => Err(not_found("card", "CARD_NOT_FOUND")),
-                }
+                self.store.get().card_owner(&serial)?.ok_or_else(|| not_found("card", "CARD_NOT_FOUND"))
             }
             Some(By::Insured(s)) => {
                 let mut v = Violations::default();
@@ -125,9 +122,10 @@ impl App {
         }
     }
 
-    /// A person's full record: the stored one, or the population's.
-    fn load_person(&self, id: PersonId) -> Result<Person, ServiceError> {
-        if let Some(p) = self.store.get().person_record(id)? {
+    /// A person's full record: the stored one, or the population's. Read it under the person's
+    /// lock when it is to be changed (see [`App::change_person`]).
+    fn load_person(&self, store: &Store, id: PersonId) -> Result<Person, ServiceError> {
+        if let Some(p) = store.person_record(id)? {
             return Ok(p);
         }
         match self.population_meta()? {
@@ -138,23 +136,43 @@ impl App {
         }
     }
 
-    /// Writes a changed person: the old entries go, the new come, in one write.
-    fn save_person(&self, old: Option<&Person>, new: &Person) -> Result<pb::PersonResponse, ServiceError> {
-        // A card serial belongs to one person only.
-        let store = self.store.get();
+    /// Writes a changed person under its lock: the old entries go, the new come, with the marks
+    /// of the numbers it `used`, in one write.
+    fn save_person(
+        &self,
+        store: &Store,
+        guard: &PersonGuard<'_>,
+        old: Option<&Person>,
+        new: &Person,
+        used: &[Allocated],
+    ) -> Result<pb::PersonResponse, ServiceError> {
+        // A card serial belongs to one person only; the guard covers the serials being claimed,
+        // so no other writer can claim one between this check and the write.
         for card in &new.cards {
-            let owner = match store.card(&card.serial)? {
-                CardLookup::Active(v) => Some(CardValue::decode(&v).map_err(StoreError::from)?.person),
-                CardLookup::Revoked(r) => Some(r.person),
-                CardLookup::Unknown => None,
-            };
-            if owner.is_some_and(|o| o != new.id) {
+            if store.card_owner(&card.serial)?.is_some_and(|o| o != new.id) {
                 return Err(bad("certificate_serial_number", format!("{} belongs to another person", card.serial)));
             }
         }
         let old_entries = old.map(person_entries).unwrap_or_default();
-        store.replace_person(&old_entries, &person_entries(new), new)?;
+        store.replace_person(guard, &old_entries, &person_entries(new), new, used)?;
         Ok(pb::PersonResponse { person_id: new.id.0, person_json: serde_json::to_string(new).unwrap_or_default() })
+    }
+
+    /// The read-modify-write of an existing person: takes the person's lock (and those of the
+    /// card serials `claims` gives it), reads the current record, lets `change` make the new one
+    /// and writes it before letting go, so concurrent changes of one person never lose each other.
+    fn change_person(
+        &self,
+        id: PersonId,
+        claims: &[&CertificateSerial],
+        used: &[Allocated],
+        change: impl FnOnce(&Person) -> Result<Person, ServiceError>,
+    ) -> Result<pb::PersonResponse, ServiceError> {
+        let store = self.store.get();
+        let guard = store.locks().person(id, claims);
+        let old = self.load_person(&store, id)?;
+        let new = change(&old)?;
+        self.save_person(&store, &guard, Some(&old), &new, used)
     }
 
     fn qualification_from(
@@ -342,11 +360,13 @@ impl App {
         let serial = (!req.certificate_serial_number.is_empty())
             .then(|| v.check("certificate_serial_number", CertificateSerial::parse(&req.certificate_serial_number)))
             .flatten();
-        let old = if req.person_id == 0 { None } else { Some(self.load_person(PersonId(req.person_id))?) };
-        let id = match &old {
-            Some(p) => p.id,
-            None => PersonId(ADMIN_ID_BASE + self.store.get().next_admin_id()?),
-        };
+        // A new person's id comes from the store's sequence (its mark is written with the
+        // person); an existing person is read under its lock.
+        let store = self.store.get();
+        let allocated = (req.person_id == 0).then(|| store.admin_ids().allocate());
+        let id = allocated.map_or(PersonId(req.person_id), |a| PersonId(ADMIN_ID_BASE + a.value));
+        let guard = store.locks().person(id, &serial.iter().collect::<Vec<_>>());
+        let old = if allocated.is_none() { Some(self.load_person(&store, id)?) } else { None };
         let birthdate = birthdate.unwrap_or(self.today());
         let mut person = Person {
             id,
@@ -367,12 +387,11 @@ impl App {
         let q = self.qualification_from(req.qualification.as_ref().unwrap_or(&empty), &person, "qualification", &mut v);
         v.finish()?;
         person.qualifications.extend(q);
-        self.save_person(old.as_ref(), &person)
+        self.save_person(&store, &guard, old.as_ref(), &person, allocated.as_slice())
     }
 
     fn lose_qualification(&self, req: &pb::LoseQualificationRequest) -> Result<pb::PersonResponse, ServiceError> {
         let id = self.resolve(req.person.as_ref())?;
-        let old = self.load_person(id)?;
         let mut v = Violations::default();
         let date = date_or(&mut v, "disqualification_date", &req.disqualification_date, self.today());
         let reason = match req.reason_of_loss.as_str() {
@@ -386,57 +405,63 @@ impl App {
             }
         };
         v.finish()?;
-        let mut new = old.clone();
-        let current = new.qualifications.last_mut().ok_or_else(|| bad("person", "has no qualification"))?;
-        if current.loss.is_some() {
-            return Err(bad("person", "the current qualification is already lost"));
-        }
-        if date <= current.qualification_date {
-            return Err(bad("disqualification_date", "must be after the qualification date"));
-        }
-        current.loss = Some(Loss { date, reason });
-        self.save_person(Some(&old), &new)
+        self.change_person(id, &[], &[], |old| {
+            let mut new = old.clone();
+            let current = new.qualifications.last_mut().ok_or_else(|| bad("person", "has no qualification"))?;
+            if current.loss.is_some() {
+                return Err(bad("person", "the current qualification is already lost"));
+            }
+            if date <= current.qualification_date {
+                return Err(bad("disqualification_date", "must be after the qualification date"));
+            }
+            current.loss = Some(Loss { date, reason });
+            Ok(new)
+        })
     }
 
     fn change_insurer(&self, req: &pb::ChangeInsurerRequest) -> Result<pb::PersonResponse, ServiceError> {
         let id = self.resolve(req.person.as_ref())?;
-        let old = self.load_person(id)?;
-        let mut v = Violations::default();
         let empty = pb::QualificationSpec::default();
         let spec = req.qualification.as_ref().unwrap_or(&empty);
-        let next = self.qualification_from(spec, &old, "qualification", &mut v);
-        v.finish()?;
-        let next = next.ok_or_else(|| bad("qualification", "is invalid"))?;
-        let mut new = old.clone();
-        if let Some(current) = new.qualifications.last_mut()
-            && current.loss.is_none()
-        {
-            current.loss = Some(Loss { date: next.qualification_date, reason: ReasonOfLoss::OtherInsurance });
-        }
-        new.qualifications.push(next);
-        self.save_person(Some(&old), &new)
+        self.change_person(id, &[], &[], |old| {
+            let mut v = Violations::default();
+            let next = self.qualification_from(spec, old, "qualification", &mut v);
+            v.finish()?;
+            let next = next.ok_or_else(|| bad("qualification", "is invalid"))?;
+            let mut new = old.clone();
+            if let Some(current) = new.qualifications.last_mut()
+                && current.loss.is_none()
+            {
+                current.loss = Some(Loss { date: next.qualification_date, reason: ReasonOfLoss::OtherInsurance });
+            }
+            new.qualifications.push(next);
+            Ok(new)
+        })
     }
 
     fn issue_card(&self, req: &pb::IssueCardRequest) -> Result<pb::PersonResponse, ServiceError> {
         let id = self.resolve(req.person.as_ref())?;
-        let old = self.load_person(id)?;
         let mut v = Violations::default();
         let issued = date_or(&mut v, "issued", &req.issued, self.today());
-        let expires = date_or(&mut v, "expires", &req.expires, fifth_birthday_after(old.birthdate, issued));
-        let serial = if req.certificate_serial_number.is_empty() {
-            let n = self.store.get().next_admin_id()?;
-            Some(CertificateSerial::from_u64(0xB000_0000_0000_0000 | onshi_domain::population::mix64(n ^ id.0) >> 4))
-        } else {
-            v.check("certificate_serial_number", CertificateSerial::parse(&req.certificate_serial_number))
+        let expires = (!req.expires.is_empty()).then(|| date_or(&mut v, "expires", &req.expires, issued));
+        // A generated serial comes from the admin sequence: "AD" and 16 hex digits, a length no
+        // population (16 digits) or scenario (20 digits) serial has.
+        let allocated = req.certificate_serial_number.is_empty().then(|| self.store.get().admin_ids().allocate());
+        let serial = match allocated {
+            Some(n) => CertificateSerial::parse(&format!("AD{:016X}", n.value)).ok(),
+            None => v.check("certificate_serial_number", CertificateSerial::parse(&req.certificate_serial_number)),
         };
         v.finish()?;
         let serial = serial.ok_or_else(|| bad("certificate_serial_number", "is invalid"))?;
-        let mut new = old.clone();
-        for card in new.cards.iter_mut().filter(|c| c.revoked.is_none()) {
-            card.revoked = Some(issued);
-        }
-        new.cards.push(Card { serial, issued, expires, revoked: None });
-        self.save_person(Some(&old), &new)
+        self.change_person(id, &[&serial], allocated.as_slice(), |old| {
+            let mut new = old.clone();
+            for card in new.cards.iter_mut().filter(|c| c.revoked.is_none()) {
+                card.revoked = Some(issued);
+            }
+            let expires = expires.unwrap_or_else(|| fifth_birthday_after(old.birthdate, issued));
+            new.cards.push(Card { serial: serial.clone(), issued, expires, revoked: None });
+            Ok(new)
+        })
     }
 
     fn revoke_card(&self, req: &pb::RevokeCardRequest) -> Result<pb::PersonResponse, ServiceError> {
@@ -448,13 +473,23 @@ impl App {
             CardLookup::Revoked(_) => return Err(bad("certificate_serial_number", "is already revoked")),
             CardLookup::Unknown => return Err(not_found("card", "CARD_NOT_FOUND")),
         };
-        let old = self.load_person(id)?;
-        let mut new = old.clone();
         let today = self.today();
-        for card in new.cards.iter_mut().filter(|c| c.serial == serial) {
-            card.revoked = Some(today);
-        }
-        self.save_person(Some(&old), &new)
+        self.change_person(id, &[], &[], |old| {
+            let mut new = old.clone();
+            let mut found = false;
+            for card in new.cards.iter_mut().filter(|c| c.serial == serial) {
+                // Revoked meanwhile by another call: say so rather than revoke it twice.
+                if card.revoked.is_some() {
+                    return Err(bad("certificate_serial_number", "is already revoked"));
+                }
+                card.revoked = Some(today);
+                found = true;
+            }
+            if !found {
+                return Err(not_found("card", "CARD_NOT_FOUND"));
+            }
+            Ok(new)
+        })
     }
 
     fn add_medical_record(
@@ -466,7 +501,7 @@ impl App {
         field: &str,
     ) -> Result<pb::AddRecordResponse, ServiceError> {
         let id = self.resolve(person)?;
-        self.load_person(id)?;
+        self.load_person(&self.store.get(), id)?;
         let date = Date::parse_yyyymmdd(date).map_err(|e| bad(field, e.to_string()))?;
         self.store.get().add_medical_record(cf, id, date, &record)?;
         Ok(pb::AddRecordResponse { person_id: id.0 })
@@ -556,25 +591,31 @@ impl App {
             certificate_sha256: (!sha.is_empty()).then_some(sha),
             check_digits,
         };
-        self.store.get().put_facilities(std::slice::from_ref(&entry))?;
-        self.reload_allow_list()?;
+        self.change_facilities(|store| Ok(store.put_facilities(std::slice::from_ref(&entry))?))?;
         Ok(pb::FacilityResponse { facility: Some(facility_entry(&entry)) })
     }
 
     fn remove_facility(&self, req: &pb::RemoveFacilityRequest) -> Result<pb::RemoveFacilityResponse, Status> {
         let code = MedicalInstitutionCode::parse(&req.medical_institution_code, CheckDigits::Lenient)
             .map_err(|e| Status::from(bad("medical_institution_code", e.to_string())))?;
-        let store = self.store.get();
-        let facilities = store.facilities().map_err(ServiceError::from)?;
-        if !facilities.iter().any(|f| f.code == code) {
-            return Err(not_found("facility", "FACILITY_NOT_FOUND").into());
+        let mut refusal = None;
+        self.change_facilities(|store| {
+            // Checked and deleted under the allow-list's write lock: two removals at once cannot
+            // both see a second facility and leave the list empty.
+            let facilities = store.facilities()?;
+            if !facilities.iter().any(|f| f.code == code) {
+                refusal = Some(Status::from(not_found("facility", "FACILITY_NOT_FOUND")));
+            } else if facilities.len() == 1 {
+                refusal = Some(failed_precondition("the allow-list would be empty; it never means \"allow all\""));
+            } else {
+                store.delete_facility(&code)?;
+            }
+            Ok(())
+        })?;
+        match refusal {
+            Some(status) => Err(status),
+            None => Ok(pb::RemoveFacilityResponse {}),
         }
-        if facilities.len() == 1 {
-            return Err(failed_precondition("the allow-list would be empty; it never means \"allow all\""));
-        }
-        store.delete_facility(&code).map_err(ServiceError::from)?;
-        self.reload_allow_list()?;
-        Ok(pb::RemoveFacilityResponse {})
     }
 
     fn add_fault(&self, req: &pb::AddFaultRequest) -> Result<pb::Fault, ServiceError> {
@@ -646,11 +687,10 @@ impl App {
         } else {
             Some(JstDateTime::parse(&req.now).map_err(|e| bad("now", e.to_string()))?)
         };
-        let offset = match target {
-            Some(t) => t.unix_seconds() - (self.clock.unix_now() - self.clock.offset()),
-            None => req.offset_seconds,
-        };
-        self.clock.advance(offset - self.clock.offset());
+        match target {
+            Some(t) => self.clock.set_now(t.unix_seconds()),
+            None => self.clock.set_offset(req.offset_seconds),
+        }
         Ok(pb::ClockResponse { now: self.clock.now().compact(), offset_seconds: self.clock.offset() })
     }
 }
@@ -834,7 +874,7 @@ impl AdminService for Admin {
 
     async fn get_person(&self, request: Request<pb::GetPersonRequest>) -> Reply<pb::PersonResponse> {
         self.run(request, |app, req| {
-            let person = app.load_person(app.resolve(req.person.as_ref())?)?;
+            let person = app.load_person(&app.store.get(), app.resolve(req.person.as_ref())?)?;
             Ok(pb::PersonResponse {
                 person_id: person.id.0,
                 person_json: serde_json::to_string(&person).unwrap_or_default(),

@@ -39,9 +39,19 @@ fn count_index(validity: &str) -> Option<usize> {
     })
 }
 
-/// A reception number: the upload date and 8 hex digits that make it unique.
+/// A reception number: the upload date and 10 digits made from the store's reception sequence
+/// `n` by a bijection on 32 bits, so distinct numbers give distinct reception numbers (for the
+/// first 2^32 jobs of a store) that do not read as a counter. The length differs from the
+/// 8-hex-digit numbers of earlier versions, so old jobs are never overwritten.
 fn reception_number(date: &str, n: u64) -> String {
-    format!("{date}{:08X}", onshi_domain::population::mix64(n) & 0xFFFF_FFFF)
+    // lowbias32: xor-shifts and odd multipliers are invertible modulo 2^32.
+    let mut x = n as u32;
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7FEB_352D);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x846C_A68B);
+    x ^= x >> 16;
+    format!("{date}{x:010}")
 }
 
 impl App {
@@ -109,15 +119,10 @@ impl App {
             units.push(unit.encode_to_vec());
         }
 
-        let date = now.date().yyyymmdd();
-        let mut n = self.clock.unix_now() as u64 ^ (u64::from(caller.code.prefecture()) << 56);
-        let reception = loop {
-            let candidate = reception_number(&date, n);
-            if self.store.get().bulk_job(&candidate)?.is_none() {
-                break candidate;
-            }
-            n = n.wrapping_add(1);
-        };
+        // One store for the number and the write that persists it.
+        let store = self.store.get();
+        let number = store.reception_numbers().allocate();
+        let reception = reception_number(&now.date().yyyymmdd(), number.value);
         let job = BulkJob {
             facility: *caller.code.as_bytes(),
             created_at: now.unix_seconds(),
@@ -125,8 +130,8 @@ impl App {
             counts,
             units: units.iter().map(Vec::as_slice).collect(),
         };
-        changes.bulk_job(reception.clone(), job.encode());
-        self.store.get().commit(changes)?;
+        changes.bulk_job(reception.clone(), job.encode(), number);
+        store.commit(changes)?;
         Ok(BulkConfirmUploadResponse {
             message_header: Some(result_header(
                 caller,
@@ -184,5 +189,20 @@ impl App {
         reply.number_of_errors = c[6] as i32;
         reply.bulk_confirm_unit = job.units.iter().map(|u| bytes::Bytes::copy_from_slice(u)).collect();
         Ok(reply)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reception_number;
+
+    #[test]
+    fn reception_numbers_of_distinct_sequence_numbers_differ() {
+        let numbers: std::collections::HashSet<String> =
+            (0..100_000).map(|n| reception_number("20261201", n)).collect();
+        assert_eq!(numbers.len(), 100_000);
+        let one = reception_number("20261201", 7);
+        assert_eq!(one.len(), 18);
+        assert!(one.starts_with("20261201") && one.bytes().all(|b| b.is_ascii_digit()));
     }
 }

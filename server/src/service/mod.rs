@@ -88,11 +88,22 @@ impl App {
         self.serving.ready() && !self.faults.outage()
     }
 
-    /// Reloads the allow-list from the live store (after admin changes, reset or restore).
+    /// Reloads the allow-list from the live store (after reset or restore).
     pub fn reload_allow_list(&self) -> Result<(), ServiceError> {
-        let facilities = self.store.get().facilities()?;
+        self.change_facilities(|_| Ok(()))
+    }
+
+    /// Changes the allow-list in the store and reloads it into memory, under the allow-list's
+    /// write lock: a reload never installs a list read before another change was written.
+    pub fn change_facilities(
+        &self,
+        change: impl FnOnce(&crate::store::Store) -> Result<(), ServiceError>,
+    ) -> Result<(), ServiceError> {
+        let _writer = self.allow_list.writer();
+        let store = self.store.get();
+        change(&store)?;
         self.allow_list
-            .replace(facilities)
+            .replace(store.facilities()?)
             .map_err(|e| ServiceError::BadRequest(vec![("facilities".into(), e.to_string())]))
     }
 

@@ -138,6 +138,7 @@ impl StoreHandle {
         let target = self.root.join(&name);
         copy_checkpoint(source, &target)?;
         let store = Store::open(&target, self.options)?;
+        store.continue_sequences_from(&self.get());
         write_active(&self.root, &name)?;
         self.live.store(Arc::new(store));
         // The generation just replaced may still serve requests in flight: it goes at the next swap.

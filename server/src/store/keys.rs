@@ -181,8 +181,11 @@ pub fn medical_record(person: PersonId, date: Date, sequence: u64) -> Vec<u8> {
     k
 }
 
-/// The store-wide counter of ids handed out by the admin API (persons, records).
+/// The high-water mark (next number, u64 BE) of ids handed out by the admin API (persons,
+/// generated card serials); merged with "largest wins" (see `sequence`).
 pub const META_ADMIN_SEQUENCE: &[u8] = b"admin_sequence";
+/// The high-water mark (next number, u64 BE) of 一括照会 reception numbers; merged likewise.
+pub const META_RECEPTION_SEQUENCE: &[u8] = b"reception_sequence";
 
 /// The first key of a person's access records.
 pub fn access_prefix(person: PersonId) -> [u8; 8] {

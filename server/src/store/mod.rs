@@ -8,6 +8,8 @@
 pub mod bulk;
 pub mod handle;
 pub mod keys;
+pub mod locks;
+pub mod sequence;
 pub mod values;
 
 pub use handle::StoreHandle;
@@ -26,7 +28,9 @@ use rocksdb::{
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use self::values::{AccessRecord, ConsentValue, CorruptValue, RevokedCard};
+use self::locks::{PersonGuard, RecordLocks};
+use self::sequence::{Allocated, Sequence};
+use self::values::{AccessRecord, CardValue, ConsentValue, CorruptValue, RevokedCard};
 
 /// Store failures. None of them is the caller's fault; the service reports them as INTERNAL.
 #[derive(Debug, Error)]
@@ -43,6 +47,10 @@ pub enum StoreError {
     Schema { found: u32, expected: u32 },
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
+    /// A read-modify-write without the locks it needs: a bug in the caller, refused rather than
+    /// risked (see `locks`).
+    #[error("write of person {0} without its lock")]
+    NotLocked(u64),
 }
 
 /// Tuning that matters for speed and durability.
@@ -117,7 +125,7 @@ pub struct ChangeSet {
     withdrawn: Vec<(MedicalInstitutionCode, PersonId, ConsentKind)>,
     access: Vec<(PersonId, AccessRecord)>,
     reference_numbers: Vec<(MedicalInstitutionCode, PersonId, Option<String>)>,
-    bulk_jobs: Vec<(String, Vec<u8>)>,
+    bulk_jobs: Vec<(String, Vec<u8>, Allocated)>,
 }
 
 impl ChangeSet {
@@ -146,8 +154,10 @@ impl ChangeSet {
         self.reference_numbers.push((facility, person, number));
     }
 
-    pub fn bulk_job(&mut self, reception_number: String, job: Vec<u8>) {
-        self.bulk_jobs.push((reception_number, job));
+    /// Stores a bulk job under the reception number made from `number` (from
+    /// [`Store::reception_numbers`]), whose high-water mark goes into the same batch.
+    pub fn bulk_job(&mut self, reception_number: String, job: Vec<u8>, number: Allocated) {
+        self.bulk_jobs.push((reception_number, job, number));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -167,6 +177,12 @@ pub struct Store {
     /// Makes access-log keys unique within a millisecond; starts from the clock so keys of
     /// another process run never collide.
     access_sequence: std::sync::atomic::AtomicU64,
+    /// Ids of people made through the admin API, and generated card serials.
+    admin_ids: Sequence,
+    /// 一括照会 reception numbers.
+    receptions: Sequence,
+    /// Locks for the writes that read a record before replacing it.
+    locks: RecordLocks,
     /// Whether any reference number was ever registered in this store: until one is, the card
     /// lookup skips the read for one (it sits on the hot path).
     any_reference_numbers: std::sync::atomic::AtomicBool,
@@ -198,6 +214,9 @@ fn cf_options(name: &str, cache: &Cache, compression: Compression) -> Options {
     }
     let mut opts = Options::default();
     opts.set_block_based_table_factory(&block);
+    if name == keys::CF_META {
+        opts.set_merge_operator_associative(sequence::MAX_MERGE_NAME, sequence::max_merge);
+    }
     opts.set_compression_type(match compression {
         Compression::None => DBCompressionType::None,
         Compression::Lz4 => DBCompressionType::Lz4,
@@ -228,11 +247,17 @@ impl Store {
         write_opts.set_sync(options.sync_writes);
         let start =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let meta = db.cf_handle(keys::CF_META).ok_or(StoreError::MissingColumnFamily(keys::CF_META))?;
+        let admin_ids = Sequence::recover(&db, meta, keys::META_ADMIN_SEQUENCE)?;
+        let receptions = Sequence::recover(&db, meta, keys::META_RECEPTION_SEQUENCE)?;
         let store = Store {
             db,
             path: path.to_owned(),
             write_opts,
             access_sequence: std::sync::atomic::AtomicU64::new(start),
+            admin_ids,
+            receptions,
+            locks: RecordLocks::default(),
             any_reference_numbers: std::sync::atomic::AtomicBool::new(false),
             cf_options,
             _cache: cache,
@@ -360,9 +385,10 @@ impl Store {
             }
         }
         if !changes.bulk_jobs.is_empty() {
-            let cf = self.cf(keys::CF_BULK_JOBS)?;
-            for (reception, job) in &changes.bulk_jobs {
+            let (cf, meta) = (self.cf(keys::CF_BULK_JOBS)?, self.cf(keys::CF_META)?);
+            for (reception, job, number) in &changes.bulk_jobs {
                 batch.put_cf(cf, reception.as_bytes(), job);
+                number.persist(&mut batch, meta);
             }
         }
         self.db.write_opt(batch, &self.write_opts)?;
@@ -498,10 +524,59 @@ impl Store {
         }
     }
 
-    /// Replaces a person's records in one atomic write: the old entries go, the new ones and the
-    /// full record come in.
-    pub fn replace_person(&self, old: &PersonEntries, new: &PersonEntries, record: &Person) -> Result<(), StoreError> {
+    /// The person holding the card `serial` (active or revoked).
+    pub fn card_owner(&self, serial: &CertificateSerial) -> Result<Option<PersonId>, StoreError> {
+        Ok(match self.card(serial)? {
+            CardLookup::Active(v) => Some(CardValue::decode(&v)?.person),
+            CardLookup::Revoked(r) => Some(r.person),
+            CardLookup::Unknown => None,
+        })
+    }
+
+    /// The locks of records that are read before they are replaced.
+    pub fn locks(&self) -> &RecordLocks {
+        &self.locks
+    }
+
+    /// Ids of people made through the admin API (and generated card serials).
+    pub fn admin_ids(&self) -> &Sequence {
+        &self.admin_ids
+    }
+
+    /// 一括照会 reception numbers.
+    pub fn reception_numbers(&self) -> &Sequence {
+        &self.receptions
+    }
+
+    /// Makes this store's sequences continue at least where `previous`'s are, so a reset or a
+    /// restore never hands out a number a client may still hold.
+    pub fn continue_sequences_from(&self, previous: &Store) {
+        self.admin_ids.raise_to(previous.admin_ids.peek());
+        self.receptions.raise_to(previous.receptions.peek());
+    }
+
+    /// Replaces a person's records in one atomic write: the old entries go, the new ones, the
+    /// full record and the high-water marks of the numbers it `used` come in. `guard` must be the
+    /// person's, covering every card serial `record` holds that `old` did not (read the old
+    /// record only after taking it).
+    pub fn replace_person(
+        &self,
+        guard: &PersonGuard<'_>,
+        old: &PersonEntries,
+        new: &PersonEntries,
+        record: &Person,
+        used: &[Allocated],
+    ) -> Result<(), StoreError> {
+        let claimed =
+            record.cards.iter().filter(|c| !old.cards.iter().chain(&old.revoked).any(|(k, _)| *k == c.serial.as_str()));
+        if guard.person() != record.id || claimed.clone().any(|c| !guard.covers(&c.serial)) {
+            return Err(StoreError::NotLocked(record.id.0));
+        }
         let mut batch = WriteBatch::default();
+        let meta = self.cf(keys::CF_META)?;
+        for number in used {
+            number.persist(&mut batch, meta);
+        }
         let (cards, revoked, quals, index) = (
             self.cf(keys::CF_CARD_RESULTS)?,
             self.cf(keys::CF_CARDS)?,
@@ -572,18 +647,6 @@ impl Store {
     pub fn delete_facility(&self, code: &MedicalInstitutionCode) -> Result<(), StoreError> {
         self.db.delete_cf_opt(self.cf(keys::CF_FACILITIES)?, keys::facility(code), &self.write_opts)?;
         Ok(())
-    }
-
-    /// The next id of the admin sequence (new people), durably counted in `meta`.
-    pub fn next_admin_id(&self) -> Result<u64, StoreError> {
-        let meta = self.cf(keys::CF_META)?;
-        let current = self
-            .db
-            .get_pinned_cf(meta, keys::META_ADMIN_SEQUENCE)?
-            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
-            .unwrap_or(0);
-        self.db.put_cf_opt(meta, keys::META_ADMIN_SEQUENCE, (current + 1).to_be_bytes(), &self.write_opts)?;
-        Ok(current)
     }
 
     /// A consistent on-disk copy of the store at `path` (hard links for table files).

@@ -6,6 +6,7 @@ mod admin;
 mod bad_input;
 mod bulk;
 mod common;
+mod concurrency;
 mod history;
 mod medical;
 mod overload;
