@@ -49,12 +49,12 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 jobs=0
-echo "| window | jobs in the store before | uploads/s |"
-echo "|---|---|---|"
+echo "| window | jobs in the store before | uploads/s | errors |"
+echo "|---|---|---|---|"
 for w in $(seq 1 "$WINDOWS"); do
   "$T/onshi-loadgen" "${TLS[@]}" --mix bulk --bulk-size 10 -c 8 --connections 2 -z "$SECS" --warmup 0 \
     --quiet --json "$WORK/w$w.json" >/dev/null
-  read -r rate count < <(python3 -c "import json; d=json.load(open('$WORK/w$w.json')); print(round(d['rps']/10), d['requests']//10)")
-  echo "| $w | $jobs | $rate |"
+  read -r rate count errors < <(python3 -c "import json; d=json.load(open('$WORK/w$w.json')); print(round(d['rps']/10), d['requests']//10, d['errors'])")
+  echo "| $w | $jobs | $rate | $errors |"
   jobs=$((jobs + count))
 done
