@@ -4,6 +4,7 @@
 //! Nothing here reads the clock: "today" is always a parameter, so the rules are testable on any
 //! date and the server decides where time comes from.
 
+use crate::echo::echo;
 use std::fmt;
 
 use thiserror::Error;
@@ -72,12 +73,12 @@ impl Date {
     pub fn parse_yyyymmdd(s: &str) -> Result<Date, DateError> {
         let b = s.as_bytes();
         if b.len() != 8 || !b.iter().all(u8::is_ascii_digit) {
-            return Err(DateError::Format(s.to_owned()));
+            return Err(DateError::Format(echo(s)));
         }
         let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u16, |a, d| a * 10 + u16::from(d - b'0'));
         let (y, m, d) = (num(0..4), num(4..6), num(6..8));
         // Both fit: m < 100 and d < 100.
-        Date::new(y, m as u8, d as u8).ok_or_else(|| DateError::NotADate(s.to_owned()))
+        Date::new(y, m as u8, d as u8).ok_or_else(|| DateError::NotADate(echo(s)))
     }
 
     pub fn year(self) -> u16 {
@@ -248,11 +249,11 @@ impl JstDateTime {
     /// Parses `YYYYMMDDhhmmss`.
     pub fn parse(s: &str) -> Result<JstDateTime, DateError> {
         if s.len() != 14 || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(DateError::TimeFormat(s.to_owned()));
+            return Err(DateError::TimeFormat(echo(s)));
         }
         let date = Date::parse_yyyymmdd(&s[..8])?;
         let two = |i: usize| (s.as_bytes()[i] - b'0') * 10 + (s.as_bytes()[i + 1] - b'0');
-        JstDateTime::new(date, two(8), two(10), two(12)).ok_or_else(|| DateError::TimeFormat(s.to_owned()))
+        JstDateTime::new(date, two(8), two(10), two(12)).ok_or_else(|| DateError::TimeFormat(echo(s)))
     }
 
     pub fn date(self) -> Date {

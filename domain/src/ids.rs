@@ -2,6 +2,7 @@
 //! 枝番 and the card certificate's serial. A value of one of these types is well-formed by
 //! construction, so the store and the rules never see malformed input.
 
+use crate::echo::echo;
 use std::fmt;
 
 use thiserror::Error;
@@ -57,7 +58,7 @@ pub struct InsurerNumber([u8; 8]);
 impl InsurerNumber {
     /// Parses `"01130012"`, `"131045"` or `"  131045"`.
     pub fn parse(s: &str, check: CheckDigits) -> Result<InsurerNumber, IdError> {
-        let shape = || IdError::InsurerNumberShape(s.to_owned());
+        let shape = || IdError::InsurerNumberShape(echo(s));
         let digits = s.strip_prefix("  ").unwrap_or(s);
         let b = digits.as_bytes();
         if !(b.len() == 8 || b.len() == 6) || !b.iter().all(u8::is_ascii_digit) {
@@ -67,7 +68,7 @@ impl InsurerNumber {
             return Err(shape());
         }
         if b.len() == 8 && &b[..2] == b"00" {
-            return Err(IdError::InsurerNumberHoubetsu(s.to_owned()));
+            return Err(IdError::InsurerNumberHoubetsu(echo(s)));
         }
         if check == CheckDigits::Strict && !check_digit::is_valid(b) {
             let expected = check_digit::compute(&b[..b.len() - 1]).unwrap_or(0);
@@ -157,7 +158,7 @@ impl MedicalInstitutionCode {
     pub fn parse(s: &str, check: CheckDigits) -> Result<MedicalInstitutionCode, IdError> {
         let b = s.as_bytes();
         if b.len() != 10 || !b.iter().all(u8::is_ascii_digit) {
-            return Err(IdError::FacilityCodeShape(s.to_owned()));
+            return Err(IdError::FacilityCodeShape(echo(s)));
         }
         let pref = (b[0] - b'0') * 10 + (b[1] - b'0');
         if !(1..=47).contains(&pref) {
@@ -268,7 +269,7 @@ impl InsuredBranchNumber {
         match s.as_bytes() {
             [] => Ok(None),
             [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => Ok(Some(InsuredBranchNumber([*a, *b]))),
-            _ => Err(IdError::BranchShape(s.to_owned())),
+            _ => Err(IdError::BranchShape(echo(s))),
         }
     }
 
@@ -302,7 +303,7 @@ impl CertificateSerial {
             return Err(IdError::Missing);
         }
         if s.len() > Self::MAX_HEX_DIGITS || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(IdError::SerialShape(s.to_owned()));
+            return Err(IdError::SerialShape(echo(s)));
         }
         let trimmed = s.trim_start_matches('0');
         let canonical = if trimmed.is_empty() { "0" } else { trimmed };

@@ -17,6 +17,7 @@ pub mod check_digit;
 pub mod codes;
 pub mod date;
 pub mod digits;
+pub mod echo;
 pub mod facility;
 pub mod ids;
 pub mod kana;

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -20,47 +19,11 @@ use crate::service::errors::ERROR_DOMAIN;
 /// How long a shed caller is told to wait before retrying.
 pub const RETRY_AFTER: Duration = Duration::from_millis(100);
 
-/// When a request reached the service stack (stamped by [`ArrivalLayer`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Arrived(pub Instant);
-
-/// A tower layer that stamps each request with its arrival time, before it waits for a worker.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ArrivalLayer;
-
-impl<S> tower::Layer<S> for ArrivalLayer {
-    type Service = Arrival<S>;
-
-    fn layer(&self, inner: S) -> Arrival<S> {
-        Arrival(inner)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Arrival<S>(S);
-
-impl<S, B> tower::Service<http::Request<B>> for Arrival<S>
-where
-    S: tower::Service<http::Request<B>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: http::Request<B>) -> S::Future {
-        req.extensions_mut().insert(Arrived(Instant::now()));
-        self.0.call(req)
-    }
-}
-
 /// The limits and the counts in flight.
 #[derive(Debug)]
 pub struct Admission {
-    /// A call that waited longer than this before its handler ran is shed (zero: never).
+    /// A call that waited longer than this between when its handler could first run (its
+    /// message complete, see `limits::Arrived`) and when it ran is shed (zero: never).
     max_queue: Duration,
     /// 0: unlimited.
     max_in_flight: usize,
@@ -93,7 +56,13 @@ fn shed(message: &str, reason: &str) -> Status {
 }
 
 impl Admission {
+    /// `facility_max_in_flight` 0 gives each facility a quarter of `max_in_flight`: one facility
+    /// can never take every permit (with `max_in_flight` 0, nothing is limited).
     pub fn new(max_queue: Duration, max_in_flight: usize, facility_max_in_flight: usize) -> Admission {
+        let facility_max_in_flight = match facility_max_in_flight {
+            0 => max_in_flight.div_ceil(4),
+            n => n,
+        };
         Admission {
             max_queue,
             max_in_flight,
@@ -157,6 +126,17 @@ mod tests {
     use onshi_domain::ids::CheckDigits;
 
     use super::*;
+
+    #[test]
+    fn by_default_a_facility_gets_a_quarter_of_the_permits() {
+        let a = Arc::new(Admission::new(Duration::ZERO, 8, 0));
+        let f1 = MedicalInstitutionCode::parse("1312345679", CheckDigits::Strict).expect("code");
+        let f2 = MedicalInstitutionCode::parse("1342345673", CheckDigits::Strict).expect("code");
+        let held: Vec<Permit> = (0..2).map(|_| a.admit(&f1, None).expect("within the share")).collect();
+        assert_eq!(a.admit(&f1, None).expect_err("past the share").code(), Code::ResourceExhausted);
+        assert!(a.admit(&f2, None).is_ok(), "another facility still gets in");
+        drop(held);
+    }
 
     #[test]
     fn sheds_past_the_limits_and_frees_on_drop() {

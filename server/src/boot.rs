@@ -79,6 +79,7 @@ pub fn prepare(config: &Config, clock: Arc<Clock>) -> Result<(App, Option<Arc<ru
             config.limits.max_in_flight,
             config.limits.facility_max_in_flight,
         )),
+        limits: Arc::new(config.limits.clone()),
     };
     Ok((app, tls))
 }

@@ -129,13 +129,44 @@ pub struct LimitsConfig {
     pub max_queue_ms: u64,
     /// Facility calls in flight in total (0: unlimited).
     pub max_in_flight: usize,
-    /// Calls in flight per facility (0: unlimited; the real terminal allows 20 sessions).
+    /// Calls in flight per facility, so that one facility can never take every permit and lock
+    /// the others out (0, the default: a quarter of `max_in_flight`; the real terminal allows 20
+    /// sessions). A ConfirmStream holds one for its life.
     pub facility_max_in_flight: usize,
+    /// HTTP/2 streams one connection may have open at once (advertised in SETTINGS).
+    pub max_concurrent_streams: u32,
+    /// The largest request header block, in bytes (advertised in SETTINGS).
+    pub max_header_list_bytes: u32,
+    /// Connections one peer address may hold at once, counted from before the TLS handshake.
+    pub max_connections_per_peer: usize,
+    /// A unary call must be complete (request body received, answer ready) within this many
+    /// seconds; a client that sends its body slower is cut off with DEADLINE_EXCEEDED.
+    pub request_timeout_seconds: u64,
+    /// A ConfirmStream that sends no message for this many seconds is ended (DEADLINE_EXCEEDED).
+    pub stream_idle_seconds: u64,
+    /// A ConfirmStream lives at most this many seconds; the client opens a new one.
+    pub stream_lifetime_seconds: u64,
+    /// The largest request message of every method but the two below, in bytes.
+    pub max_message_bytes: usize,
+    /// The largest BulkConfirmUpload (10,000 search infos) and RegisterReferenceNumbers message.
+    pub max_bulk_message_bytes: usize,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { max_queue_ms: 50, max_in_flight: 512, facility_max_in_flight: 0 }
+        LimitsConfig {
+            max_queue_ms: 50,
+            max_in_flight: 512,
+            facility_max_in_flight: 0,
+            max_concurrent_streams: 128,
+            max_header_list_bytes: 16 * 1024,
+            max_connections_per_peer: 256,
+            request_timeout_seconds: 60,
+            stream_idle_seconds: 60,
+            stream_lifetime_seconds: 3600,
+            max_message_bytes: 64 * 1024,
+            max_bulk_message_bytes: 4 << 20,
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod faults;
 pub mod journal;
+pub mod limits;
 pub mod people;
 pub mod pki;
 pub mod seed;

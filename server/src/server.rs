@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use onshi_proto::served::access_history_service_server::AccessHistoryServiceServer;
 use onshi_proto::served::admin_service_server::AdminServiceServer;
@@ -14,6 +15,7 @@ use tokio::net::TcpListener;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
+use crate::limits::{MessageLimits, RequestLimitsLayer};
 use crate::service::App;
 use crate::service::access_history::AccessHistory;
 use crate::service::admin::Admin;
@@ -21,10 +23,8 @@ use crate::service::medical::{Checkup, Medication};
 use crate::service::qualification::Qualification;
 use crate::transport;
 
-/// The largest request message accepted by the single-record services.
-pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
-/// The largest QualificationService request: a 一括照会 upload of 10,000 search infos.
-pub const MAX_BULK_REQUEST_BYTES: usize = 4 << 20;
+/// The largest admin request (a person, a record, a fault).
+pub const MAX_ADMIN_REQUEST_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Error)]
 pub enum RunError {
@@ -104,14 +104,22 @@ pub async fn run(
         }
     });
     let (reflection_v1, reflection_v1alpha) = reflection(onshi_proto::FILE_DESCRIPTOR_SET)?;
-    let qualification =
-        QualificationServiceServer::new(Qualification(app.clone())).max_decoding_message_size(MAX_BULK_REQUEST_BYTES);
-    let medication = MedicationServiceServer::new(Medication(app.clone())).max_decoding_message_size(MAX_REQUEST_BYTES);
-    let checkup = CheckupServiceServer::new(Checkup(app.clone())).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let limits = app.limits.clone();
+    // Per-method message limits are enforced by `limits::RequestLimitsLayer` as prefixes arrive;
+    // the codec's own limits are the backstop.
+    let messages = MessageLimits { default_bytes: limits.max_message_bytes, bulk_bytes: limits.max_bulk_message_bytes };
+    let qualification = QualificationServiceServer::new(Qualification(app.clone()))
+        .max_decoding_message_size(messages.bulk_bytes.max(messages.default_bytes));
+    let medication =
+        MedicationServiceServer::new(Medication(app.clone())).max_decoding_message_size(messages.default_bytes);
+    let checkup = CheckupServiceServer::new(Checkup(app.clone())).max_decoding_message_size(messages.default_bytes);
     let access_history =
-        AccessHistoryServiceServer::new(AccessHistory(app)).max_decoding_message_size(MAX_REQUEST_BYTES);
+        AccessHistoryServiceServer::new(AccessHistory(app)).max_decoding_message_size(messages.default_bytes);
     let served = Server::builder()
-        .layer(crate::admission::ArrivalLayer)
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .http2_max_header_list_size(limits.max_header_list_bytes)
+        .timeout(Duration::from_secs(limits.request_timeout_seconds.max(1)))
+        .layer(RequestLimitsLayer(messages))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -119,7 +127,7 @@ pub async fn run(
         .add_service(medication)
         .add_service(checkup)
         .add_service(access_history)
-        .serve_with_incoming_shutdown(transport::incoming(listener, tls), shutdown)
+        .serve_with_incoming_shutdown(transport::incoming(listener, tls, limits.max_connections_per_peer), shutdown)
         .await;
     // Abort is asynchronous: wait for the task to be dropped, so that when `run` returns it no
     // longer holds the app (and the store can be reopened in the same process).
@@ -142,13 +150,14 @@ pub async fn run_admin(
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<AdminServiceServer<Admin>>().await;
     let (reflection_v1, reflection_v1alpha) = reflection(onshi_proto::ADMIN_FILE_DESCRIPTOR_SET)?;
-    let admin = AdminServiceServer::new(Admin(app)).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let admin = AdminServiceServer::new(Admin(app)).max_decoding_message_size(MAX_ADMIN_REQUEST_BYTES);
     Server::builder()
+        .max_concurrent_streams(128)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(admin)
-        .serve_with_incoming_shutdown(transport::incoming(listener, tls), shutdown)
+        .serve_with_incoming_shutdown(transport::incoming(listener, tls, 0), shutdown)
         .await?;
     Ok(())
 }

@@ -6,7 +6,9 @@
 //! the accept loop. A client without a certificate, or with one from another CA, never gets a
 //! connection.
 
+use std::collections::HashMap;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -69,36 +71,40 @@ pub fn server_config(ca_pem: &[u8], cert_pem: &[u8], key_pem: &[u8]) -> Result<A
     Ok(Arc::new(config))
 }
 
-/// An accepted connection, TLS or (loopback-only) plaintext.
-pub enum Conn {
-    Tls(Box<TlsStream<TcpStream>>, ConnIdentity),
-    Plain(TcpStream, ConnIdentity),
+/// An accepted connection, TLS or (loopback-only) plaintext, holding its peer's slot.
+pub struct Conn {
+    io: Io,
+    identity: ConnIdentity,
+    _slot: Option<PeerSlot>,
+}
+
+enum Io {
+    Tls(Box<TlsStream<TcpStream>>),
+    Plain(TcpStream),
 }
 
 impl Connected for Conn {
     type ConnectInfo = ConnIdentity;
 
     fn connect_info(&self) -> ConnIdentity {
-        match self {
-            Conn::Tls(_, id) | Conn::Plain(_, id) => id.clone(),
-        }
+        self.identity.clone()
     }
 }
 
 impl AsyncRead for Conn {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Tls(s, _) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            Conn::Plain(s, _) => Pin::new(s).poll_read(cx, buf),
+        match &mut self.get_mut().io {
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
 
 impl AsyncWrite for Conn {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Tls(s, _) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            Conn::Plain(s, _) => Pin::new(s).poll_write(cx, buf),
+        match &mut self.get_mut().io {
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -107,39 +113,81 @@ impl AsyncWrite for Conn {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Tls(s, _) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-            Conn::Plain(s, _) => Pin::new(s).poll_write_vectored(cx, bufs),
+        match &mut self.get_mut().io {
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+            Io::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
-        match self {
-            Conn::Tls(s, _) => s.is_write_vectored(),
-            Conn::Plain(s, _) => s.is_write_vectored(),
+        match &self.io {
+            Io::Tls(s) => s.is_write_vectored(),
+            Io::Plain(s) => s.is_write_vectored(),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Tls(s, _) => Pin::new(s.as_mut()).poll_flush(cx),
-            Conn::Plain(s, _) => Pin::new(s).poll_flush(cx),
+        match &mut self.get_mut().io {
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Tls(s, _) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            Conn::Plain(s, _) => Pin::new(s).poll_shutdown(cx),
+        match &mut self.get_mut().io {
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Connections held per peer address, counted from accept (before the handshake) to close.
+#[derive(Debug, Default)]
+struct PeerCounts(std::sync::Mutex<HashMap<IpAddr, usize>>);
+
+/// One connection's place in its peer's count; gives it back when the connection is dropped.
+pub struct PeerSlot {
+    peer: IpAddr,
+    counts: Arc<PeerCounts>,
+}
+
+impl PeerCounts {
+    /// A slot for `peer`, unless it holds `max` already (0: unlimited).
+    fn take(self: &Arc<Self>, peer: IpAddr, max: usize) -> Option<PeerSlot> {
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = counts.entry(peer).or_default();
+        if max > 0 && *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(PeerSlot { peer, counts: self.clone() })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&self.peer) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.peer);
+            }
         }
     }
 }
 
 /// Accepts connections on `listener` until the returned stream is dropped. With `tls`, each
-/// connection completes a mutual-TLS handshake first; without, connections are plaintext.
-pub fn incoming(listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -> ReceiverStream<io::Result<Conn>> {
+/// connection completes a mutual-TLS handshake first; without, connections are plaintext. A peer
+/// address holding `max_per_peer` connections (handshaking or open; 0: unlimited) has further
+/// ones closed at once.
+pub fn incoming(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    max_per_peer: usize,
+) -> ReceiverStream<io::Result<Conn>> {
     let (tx, rx) = mpsc::channel::<io::Result<Conn>>(256);
     let acceptor = tls.map(TlsAcceptor::from);
+    let counts = Arc::new(PeerCounts::default());
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -155,11 +203,17 @@ pub fn incoming(listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -
                     continue;
                 }
             };
+            let Some(slot) = counts.take(peer.ip(), max_per_peer) else {
+                tracing::debug!(%peer, "connection refused: the peer holds {max_per_peer} already");
+                continue;
+            };
             let _ = tcp.set_nodelay(true);
             let tx = tx.clone();
             match &acceptor {
                 None => {
-                    let _ = tx.send(Ok(Conn::Plain(tcp, ConnIdentity::plaintext(Some(peer))))).await;
+                    let conn =
+                        Conn { io: Io::Plain(tcp), identity: ConnIdentity::plaintext(Some(peer)), _slot: Some(slot) };
+                    let _ = tx.send(Ok(conn)).await;
                 }
                 Some(acceptor) => {
                     let acceptor = acceptor.clone();
@@ -171,7 +225,8 @@ pub fn incoming(listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -
                                     // Unreachable with a verifier that requires certificates.
                                     None => return,
                                 };
-                                let _ = tx.send(Ok(Conn::Tls(Box::new(tls), identity))).await;
+                                let conn = Conn { io: Io::Tls(Box::new(tls)), identity, _slot: Some(slot) };
+                                let _ = tx.send(Ok(conn)).await;
                             }
                             Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                             Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),

@@ -2,125 +2,19 @@
 //! by ConfirmByCard are still in the store after SIGKILL, and the restarted server opens the
 //! recovered store and serves), and SIGTERM stops it in order, with a client still connected.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod common;
+
+use std::process::Command;
 use std::time::Duration;
 
 use onshi_domain::codes::ConsentKind;
 use onshi_domain::ids::{CheckDigits, MedicalInstitutionCode};
 use onshi_domain::population::SCENARIO_ID_BASE;
 use onshi_domain::qualification::PersonId;
-use onshi_proto::v1::qualification_service_client::QualificationServiceClient;
 use onshi_proto::v1::{CardReaderInfo, ConfirmByCardRequest};
-use onshi_server::config::Config;
-use onshi_server::demo;
-use onshi_server::pki;
 use onshi_server::store::StoreHandle;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-const CLINIC: &str = "1312345679";
-
-/// A server process that is killed when dropped, so a failing test never leaves it running.
-struct Server(Option<Child>);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Starts `onshi-server serve` (which stops by itself after two minutes at the latest) and waits,
-/// bounded, for the line that says where it listens.
-fn start(config: &Path) -> (Server, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onshi-server"))
-        .args(["serve", "--duration", "120", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn onshi-server");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            match line.split("serving on ").nth(1) {
-                Some(addr) => {
-                    let _ = tx.send(Ok(addr.trim().to_owned()));
-                }
-                None => seen.push(line),
-            }
-        }
-        // The server exited without saying where it listens: pass on what it said instead.
-        let _ = tx.send(Err(seen.join("\n")));
-    });
-    let server = Server(Some(child));
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(Ok(addr)) => (server, addr.parse().expect("socket address")),
-        Ok(Err(output)) => panic!("onshi-server exited before serving:\n{output}"),
-        Err(_) => panic!("onshi-server did not report its address within a minute"),
-    }
-}
-
-/// Waits (bounded) until health says SERVING: the server seeds after it starts listening.
-async fn wait_until_serving(channel: Channel) {
-    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-    for _ in 0..600 {
-        let reply = health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await;
-        if reply
-            .is_ok_and(|r| r.into_inner().status() == tonic_health::pb::health_check_response::ServingStatus::Serving)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the server did not become SERVING within a minute");
-}
-
-async fn client(dir: &Path, addr: SocketAddr) -> QualificationServiceClient<Channel> {
-    let pki = dir.join("pki");
-    let read = |name: String| std::fs::read(pki.join(name)).expect("PKI file");
-    let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(read("ca.pem".into())))
-        .identity(Identity::from_pem(read(format!("{CLINIC}.pem")), read(format!("{CLINIC}.key"))))
-        .domain_name("localhost");
-    let channel = Channel::from_shared(format!("https://{addr}"))
-        .expect("uri")
-        .tls_config(tls)
-        .expect("tls")
-        .connect()
-        .await
-        .expect("connect");
-    wait_until_serving(channel.clone()).await;
-    QualificationServiceClient::new(channel)
-}
-
-/// The demo's PKI and configuration in `dir` (both listeners on free ports), written to a file.
-fn demo_config_in(dir: &Path, persons: u64) -> (Config, PathBuf) {
-    let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
-    pki::ensure(&dir.join("pki"), &facilities).expect("PKI");
-    let mut config: Config = demo::demo_config(dir, persons, "127.0.0.1:0".parse().expect("addr"));
-    config.population.persons = persons;
-    config.admin.listen = "127.0.0.1:0".parse().expect("addr");
-    let path = dir.join("onshi.toml");
-    std::fs::write(&path, toml::to_string(&config).expect("config TOML")).expect("write config");
-    (config, path)
-}
-
-fn kill9(mut server: Server) {
-    if let Some(mut child) = server.0.take() {
-        child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
-        child.wait().expect("reaped");
-    }
-}
+use self::common::{CLINIC, client, demo_config_in, kill9, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consents_survive_sigkill_and_restart() {

@@ -12,6 +12,23 @@ use crate::store::StoreError;
 /// The ErrorInfo domain of every onshi error.
 pub const ERROR_DOMAIN: &str = "onshi.dev";
 
+/// A refusal's trailers (grpc-message, percent-encoded, and grpc-status-details-bin, base64)
+/// stay under 8 KiB however many fields were wrong and however long they were: clients cap
+/// metadata (grpcio at 16 KiB) and would report a transport error instead of the refusal.
+/// Inputs are echoed cut short already (`onshi_domain::echo`); these bound the totals.
+pub const MAX_MESSAGE_BYTES: usize = 400;
+/// The field violations listed in the details, in bytes of field paths and descriptions.
+pub const MAX_VIOLATION_BYTES: usize = 3_000;
+
+/// `message` cut to [`MAX_MESSAGE_BYTES`] at a character boundary.
+pub fn bounded(message: String) -> String {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return message;
+    }
+    let cut = (0..=MAX_MESSAGE_BYTES).rev().find(|&i| message.is_char_boundary(i)).unwrap_or(0);
+    format!("{}…", &message[..cut])
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// One or more fields are malformed: (field path, what is wrong).
@@ -41,14 +58,25 @@ impl From<ServiceError> for Status {
         match &e {
             ServiceError::BadRequest(violations) => {
                 let mut details = ErrorDetails::new();
+                let mut bytes = 0;
+                let mut listed = 0;
                 for (field, description) in violations {
+                    bytes += field.len() + description.len();
+                    if bytes > MAX_VIOLATION_BYTES {
+                        break;
+                    }
                     details.add_bad_request_violation(field.clone(), description.clone());
+                    listed += 1;
                 }
-                Status::with_error_details(Code::InvalidArgument, e.to_string(), details)
+                if listed < violations.len() {
+                    let more = violations.len() - listed;
+                    details.add_bad_request_violation("", format!("and {more} more invalid fields, not listed"));
+                }
+                Status::with_error_details(Code::InvalidArgument, bounded(e.to_string()), details)
             }
             ServiceError::Auth(auth) => {
                 let details = ErrorDetails::with_error_info(auth.reason(), ERROR_DOMAIN, HashMap::new());
-                Status::with_error_details(Code::PermissionDenied, e.to_string(), details)
+                Status::with_error_details(Code::PermissionDenied, bounded(e.to_string()), details)
             }
             ServiceError::ConsentMissing(kind) => {
                 let meta = HashMap::from([("consent_kind".to_owned(), (*kind).to_owned())]);
@@ -112,5 +140,38 @@ impl Violations {
     /// `Err` with every violation, if any.
     pub fn finish(self) -> Result<(), ServiceError> {
         if self.0.is_empty() { Ok(()) } else { Err(ServiceError::BadRequest(self.0)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use onshi_domain::ids::{CheckDigits, InsurerNumber};
+    use tonic_types::StatusExt;
+
+    use super::*;
+
+    fn trailer_bytes(s: &Status) -> usize {
+        s.message().len() + s.details().len()
+    }
+
+    #[test]
+    fn a_long_field_is_echoed_short_and_many_violations_are_counted_not_listed() {
+        let mut v = Violations::default();
+        let long = "\u{1}".repeat(60 * 1024);
+        v.check_in("search", "insurer_number", InsurerNumber::parse(&long, CheckDigits::Strict));
+        let status = Status::from(v.finish().expect_err("invalid"));
+        let fields: Vec<String> = status
+            .get_details_bad_request()
+            .map(|b| b.field_violations.into_iter().map(|f| f.field).collect())
+            .unwrap_or_default();
+        assert_eq!(fields, vec!["search.insurer_number"]);
+        assert!(trailer_bytes(&status) < 2048, "{}", trailer_bytes(&status));
+
+        let many = (0..1000).map(|i| (format!("registrations[{i}].insurer_number"), "is wrong".repeat(4))).collect();
+        let status = Status::from(ServiceError::BadRequest(many));
+        let b = status.get_details_bad_request().expect("bad request");
+        assert!(b.field_violations.len() > 10 && b.field_violations.len() < 1000);
+        assert!(b.field_violations.last().is_some_and(|f| f.description.contains("more invalid fields")));
+        assert!(trailer_bytes(&status) < 8 * 1024, "{}", trailer_bytes(&status));
     }
 }

@@ -48,6 +48,8 @@ pub struct App {
     pub serving: Arc<Serving>,
     /// In-flight limits (load shedding).
     pub admission: Arc<crate::admission::Admission>,
+    /// What one client may make the server hold: streams, bytes, time (see docs/configuration.md).
+    pub limits: Arc<crate::config::LimitsConfig>,
 }
 
 /// Readiness: the facility API answers once the store is seeded; health says SERVING when it is

@@ -140,7 +140,7 @@ impl App {
             return Err(unavailable("the store is being seeded; try again shortly"));
         }
         let caller = self.caller(request)?;
-        let arrived = request.extensions().get::<crate::admission::Arrived>().map(|a| a.0);
+        let arrived = request.extensions().get::<crate::limits::Arrived>().map(crate::limits::Arrived::ready_at);
         let permit = self.admission.admit(&caller.code, arrived)?;
         for action in self.faults.check(method, caller.code.as_str(), &request.get_ref().persons()) {
             match action {

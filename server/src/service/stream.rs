@@ -4,16 +4,21 @@
 //! when the stream opens (the allow-list is still consulted by every answer through the same
 //! handlers).
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use futures_util::{Stream, StreamExt};
 use onshi_proto::served::confirm_stream_request::Request as Ask;
 use onshi_proto::served::confirm_stream_response::Outcome;
 use onshi_proto::served::{ConfirmStreamRequest, ConfirmStreamResponse, StreamError};
-use tonic::{Status, Streaming};
+use tonic::{Code, Status, Streaming};
+use tonic_types::{ErrorDetails, StatusExt};
 
 use super::App;
-use super::errors::ServiceError;
+use super::errors::{ERROR_DOMAIN, ServiceError};
 use crate::admission::Permit;
 use crate::auth::Caller;
 
@@ -48,11 +53,75 @@ impl App {
         permit: Permit,
         inbound: Streaming<ConfirmStreamRequest>,
     ) -> Pin<Box<dyn Stream<Item = Result<ConfirmStreamResponse, Status>> + Send + 'static>> {
-        let app = self.clone();
-        // The permit lives as long as the stream: one stream is one session.
-        Box::pin(inbound.map(move |msg| {
-            let _session = &permit;
-            msg.map(|m| app.stream_answer(&caller, m))
-        }))
+        let idle = Duration::from_secs(self.limits.stream_idle_seconds.max(1));
+        let now = Instant::now();
+        let end = now + Duration::from_secs(self.limits.stream_lifetime_seconds.max(1));
+        Box::pin(Session {
+            app: self.clone(),
+            caller,
+            _permit: permit,
+            inbound,
+            idle,
+            end,
+            last_message: now,
+            timer: Box::pin(tokio::time::sleep_until(end.min(now + idle).into())),
+            done: false,
+        })
+    }
+}
+
+/// One open ConfirmStream: one session, holding its admission permit for its life, which ends
+/// when the client closes it, after `stream_idle_seconds` without a message, or at
+/// `stream_lifetime_seconds` (DEADLINE_EXCEEDED with reason STREAM_IDLE or STREAM_LIFETIME), so
+/// a client cannot keep sessions open by opening streams and going silent.
+struct Session {
+    app: App,
+    caller: Caller,
+    _permit: Permit,
+    inbound: Streaming<ConfirmStreamRequest>,
+    idle: Duration,
+    end: Instant,
+    last_message: Instant,
+    /// Set to the next deadline only when the stream waits, so a busy stream costs no timer
+    /// updates per message.
+    timer: Pin<Box<tokio::time::Sleep>>,
+    done: bool,
+}
+
+impl Stream for Session {
+    type Item = Result<ConfirmStreamResponse, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match this.inbound.poll_next_unpin(cx) {
+            Poll::Ready(Some(msg)) => {
+                this.last_message = Instant::now();
+                Poll::Ready(Some(msg.map(|m| this.app.stream_answer(&this.caller, m))))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => loop {
+                let deadline = (this.last_message + this.idle).min(this.end);
+                if this.timer.deadline().into_std() != deadline {
+                    this.timer.as_mut().reset(deadline.into());
+                }
+                if this.timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                if Instant::now() < deadline {
+                    continue;
+                }
+                this.done = true;
+                let (reason, message) = if deadline >= this.end {
+                    ("STREAM_LIFETIME", "the stream reached its lifetime; open a new one")
+                } else {
+                    ("STREAM_IDLE", "no message within the stream's idle limit; open a new stream when needed")
+                };
+                let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
+                return Poll::Ready(Some(Err(Status::with_error_details(Code::DeadlineExceeded, message, details))));
+            },
+        }
     }
 }

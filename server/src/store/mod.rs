@@ -655,6 +655,11 @@ impl Store {
         Ok(())
     }
 
+    /// The sequence number of the latest write: unchanged means nothing was written.
+    pub fn latest_sequence_number(&self) -> u64 {
+        self.db.latest_sequence_number()
+    }
+
     /// Bytes held by the block cache.
     pub fn block_cache_usage(&self) -> Option<u64> {
         self.db.property_int_value("rocksdb.block-cache-usage").ok().flatten()

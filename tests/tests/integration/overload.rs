@@ -34,7 +34,12 @@ async fn burst(server: &TestServer, facility: &str, n: usize) -> Vec<Result<(), 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_global_limit_calls_are_shed_with_retry_info() {
-    let server = TestServer::start_with(|c| c.limits.max_in_flight = 4).await;
+    let server = TestServer::start_with(|c| {
+        c.limits.max_in_flight = 4;
+        // Not the per-facility share (a quarter of the global limit by default): this is the global one.
+        c.limits.facility_max_in_flight = 4;
+    })
+    .await;
     slow_down(&server, 400).await;
     let results = burst(&server, CLINIC, 12).await;
     let admitted = results.iter().filter(|r| r.is_ok()).count();
