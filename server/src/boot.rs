@@ -31,6 +31,8 @@ pub enum BootError {
     ReadTls(std::path::PathBuf, std::io::Error),
     #[error(transparent)]
     Tls(#[from] TlsError),
+    #[error("revoked certificates: {0}")]
+    Revocations(#[from] crate::auth::revocation::RevocationError),
 }
 
 /// A ready application and its TLS configuration (`None` in plaintext mode).
@@ -80,6 +82,7 @@ pub fn prepare(config: &Config, clock: Arc<Clock>) -> Result<(App, Option<Arc<ru
             config.limits.facility_max_in_flight,
         )),
         limits: Arc::new(config.limits.clone()),
+        revocations: Arc::new(crate::auth::Revocations::load(&config.data_dir, config.tls.crl.as_deref())?),
     };
     Ok((app, tls))
 }

@@ -182,6 +182,9 @@ pub struct TlsConfig {
     pub cert: Option<PathBuf>,
     /// The server's private key (PEM).
     pub key: Option<PathBuf>,
+    /// A certificate revocation list (PEM or DER) of the CA: facility certificates whose serials
+    /// it lists are refused on every call (PERMISSION_DENIED, CERTIFICATE_REVOKED). Read at start.
+    pub crl: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -21,5 +21,6 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod transport;
+pub mod verify;
 
 pub use server::run;

@@ -124,6 +124,12 @@ enum Command {
         #[arg(long)]
         plaintext: bool,
     },
+    /// Walks every person's chain of access records and names the first one edited or removed
+    /// (exit code 1), or says the log is intact. Run it on a stopped server's data directory.
+    VerifyLog {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
 }
 
 fn init_logging() {
@@ -367,6 +373,23 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
         }
         Command::Healthcheck { target, cacert, cert, key, plaintext } => {
             healthcheck(&target, cacert, cert, key, plaintext).await
+        }
+        Command::VerifyLog { data_dir } => {
+            let handle = onshi_server::store::StoreHandle::open(&data_dir, Default::default())?;
+            let report = onshi_server::verify::verify_access_log(&handle.get())?;
+            match report.broken {
+                Some(broken) => {
+                    println!("access log BROKEN: {broken}");
+                    Ok(ExitCode::FAILURE)
+                }
+                None => {
+                    println!(
+                        "access log intact: {} records of {} persons ({} from before chains, not checked)",
+                        report.records, report.persons, report.unchained
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
         }
     }
 }

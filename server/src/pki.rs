@@ -16,6 +16,8 @@ pub enum PkiError {
     Rcgen(#[from] rcgen::Error),
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
+    #[error("{0}")]
+    Parse(String),
 }
 
 /// A certificate and its private key, PEM-encoded.
@@ -75,6 +77,32 @@ impl Ca {
 
     pub fn pem(&self) -> &CertifiedPem {
         &self.pem
+    }
+
+    /// A certificate revocation list of this CA revoking `certificates` (PEM), as PEM (for
+    /// `[tls] crl`; tests and rehearsals of a leaked certificate).
+    pub fn crl(&self, certificates: &[&str]) -> Result<String, PkiError> {
+        let mut revoked_certs = Vec::new();
+        for pem in certificates {
+            let (_, pem) = x509_parser::pem::parse_x509_pem(pem.as_bytes())
+                .map_err(|e| PkiError::Parse(format!("certificate PEM: {e}")))?;
+            let cert = pem.parse_x509().map_err(|e| PkiError::Parse(format!("certificate: {e}")))?;
+            revoked_certs.push(rcgen::RevokedCertParams {
+                serial_number: rcgen::SerialNumber::from_slice(cert.tbs_certificate.raw_serial()),
+                revocation_time: date_time_ymd(2024, 1, 2),
+                reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            });
+        }
+        let params = rcgen::CertificateRevocationListParams {
+            this_update: date_time_ymd(2024, 1, 2),
+            next_update: date_time_ymd(2036, 1, 1),
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs,
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        Ok(params.signed_by(&self.issuer)?.pem()?)
     }
 
     /// A server certificate for `names` (DNS names or IP addresses).

@@ -17,6 +17,8 @@ pub struct CertificateIdentity {
     pub sha256: String,
     /// The subject CommonName as written (the admin certificate's is "onshi-admin").
     pub common_name: Option<String>,
+    /// The certificate's serial (the DER INTEGER's content bytes), as a CRL lists it.
+    pub serial: Vec<u8>,
 }
 
 /// What a connection tells about its peer; cheap to clone (one `Arc`).
@@ -40,22 +42,27 @@ impl ConnIdentity {
     }
 }
 
-/// Reads the facility code from a client certificate's subject CommonName.
+/// Reads the facility code from a client certificate's subject CommonName, and its serial.
 pub fn certificate_identity(der: &[u8]) -> CertificateIdentity {
     let sha256 = hex(&Sha256::digest(der));
-    let mut common_name = None;
-    let facility = match x509_parser::parse_x509_certificate(der) {
-        Ok((_, cert)) => match cert.subject().iter_common_name().next().map(|cn| cn.as_str()) {
-            Some(Ok(cn)) => {
-                common_name = Some(cn.to_owned());
-                MedicalInstitutionCode::parse(cn, CheckDigits::Lenient)
-                    .map_err(|e| format!("the certificate's CommonName {cn:?} is not a 医療機関コード: {e}"))
-            }
-            _ => Err("the certificate has no CommonName naming a 医療機関コード".to_owned()),
-        },
-        Err(e) => Err(format!("the certificate does not parse: {e}")),
+    let cert = match x509_parser::parse_x509_certificate(der) {
+        Ok((_, cert)) => cert,
+        Err(e) => {
+            let facility = Err(format!("the certificate does not parse: {e}"));
+            return CertificateIdentity { facility, sha256, common_name: None, serial: Vec::new() };
+        }
     };
-    CertificateIdentity { facility, sha256, common_name }
+    let serial = cert.tbs_certificate.raw_serial().to_vec();
+    let mut common_name = None;
+    let facility = match cert.subject().iter_common_name().next().map(|cn| cn.as_str()) {
+        Some(Ok(cn)) => {
+            common_name = Some(cn.to_owned());
+            MedicalInstitutionCode::parse(cn, CheckDigits::Lenient)
+                .map_err(|e| format!("the certificate's CommonName {cn:?} is not a 医療機関コード: {e}"))
+        }
+        _ => Err("the certificate has no CommonName naming a 医療機関コード".to_owned()),
+    };
+    CertificateIdentity { facility, sha256, common_name, serial }
 }
 
 /// Lowercase hex of bytes.

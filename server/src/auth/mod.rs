@@ -4,6 +4,7 @@
 
 pub mod allow_list;
 pub mod identity;
+pub mod revocation;
 
 use onshi_domain::facility::{Facility, FacilityStatus};
 use onshi_domain::ids::{CheckDigits, MedicalInstitutionCode};
@@ -11,6 +12,7 @@ use thiserror::Error;
 
 pub use self::allow_list::AllowList;
 pub use self::identity::{CertificateIdentity, ConnIdentity, hex};
+pub use self::revocation::Revocations;
 
 /// The metadata header that names the facility on a plaintext (loopback-only) connection.
 pub const FACILITY_HEADER: &str = "x-onshi-facility";
@@ -29,6 +31,8 @@ pub enum AuthError {
     CertificateNotBound(MedicalInstitutionCode),
     #[error("the request names facility {requested}, but the caller is {caller}")]
     FacilityMismatch { requested: String, caller: MedicalInstitutionCode },
+    #[error("the client certificate of {0} is revoked")]
+    CertificateRevoked(String),
 }
 
 impl AuthError {
@@ -40,6 +44,7 @@ impl AuthError {
             AuthError::Suspended(_) => "FACILITY_SUSPENDED",
             AuthError::CertificateNotBound(_) => "CERTIFICATE_NOT_BOUND",
             AuthError::FacilityMismatch { .. } => "FACILITY_MISMATCH",
+            AuthError::CertificateRevoked(_) => "CERTIFICATE_REVOKED",
         }
     }
 }
@@ -58,10 +63,15 @@ pub fn authorize(
     identity: Option<&ConnIdentity>,
     header: Option<&str>,
     allow_list: &AllowList,
+    revocations: &Revocations,
     default_check_digits: CheckDigits,
 ) -> Result<Caller, AuthError> {
     let identity = identity.ok_or_else(|| AuthError::NoIdentity("connection carries no identity".into()))?;
     let (code, fingerprint) = match &identity.0.certificate {
+        Some(cert) if revocations.is_revoked(cert) => {
+            let who = cert.common_name.as_deref().unwrap_or("this connection");
+            return Err(AuthError::CertificateRevoked(who.chars().take(24).collect()));
+        }
         Some(cert) => (cert.facility.clone().map_err(AuthError::NoIdentity)?, Some(cert.sha256.as_str())),
         None => {
             let h = header.ok_or_else(|| {
@@ -132,13 +142,19 @@ mod tests {
         assert_eq!(list.len(), 1, "a refused replacement keeps the old list");
         let plain = ConnIdentity::plaintext(None);
         assert!(matches!(
-            authorize(None, Some("0110113719"), &list, CheckDigits::Strict),
+            authorize(None, Some("0110113719"), &list, &Revocations::in_memory(), CheckDigits::Strict),
             Err(AuthError::NoIdentity(_))
         ));
-        assert!(matches!(authorize(Some(&plain), None, &list, CheckDigits::Strict), Err(AuthError::NoIdentity(_))));
-        assert!(authorize(Some(&plain), Some("0110113719"), &list, CheckDigits::Strict).is_ok());
+        assert!(matches!(
+            authorize(Some(&plain), None, &list, &Revocations::in_memory(), CheckDigits::Strict),
+            Err(AuthError::NoIdentity(_))
+        ));
+        assert!(
+            authorize(Some(&plain), Some("0110113719"), &list, &Revocations::in_memory(), CheckDigits::Strict).is_ok()
+        );
         assert_eq!(
-            authorize(Some(&plain), Some("1310000005"), &list, CheckDigits::Strict).map_err(|e| e.reason()),
+            authorize(Some(&plain), Some("1310000005"), &list, &Revocations::in_memory(), CheckDigits::Strict)
+                .map_err(|e| e.reason()),
             Err("FACILITY_NOT_ALLOWED")
         );
     }
@@ -155,17 +171,20 @@ mod tests {
                     facility: Ok(code("0110113719")),
                     sha256: sha.into(),
                     common_name: None,
+                    serial: Vec::new(),
                 }),
             }))
         };
-        assert!(authorize(Some(&cert("AB")), None, &list, CheckDigits::Strict).is_ok());
+        assert!(authorize(Some(&cert("AB")), None, &list, &Revocations::in_memory(), CheckDigits::Strict).is_ok());
         assert_eq!(
-            authorize(Some(&cert("cd")), None, &list, CheckDigits::Strict).map_err(|e| e.reason()),
+            authorize(Some(&cert("cd")), None, &list, &Revocations::in_memory(), CheckDigits::Strict)
+                .map_err(|e| e.reason()),
             Err("CERTIFICATE_NOT_BOUND")
         );
         list.replace(vec![facility("0110113719", FacilityStatus::Suspended)]).expect("non-empty");
         assert_eq!(
-            authorize(Some(&cert("ab")), None, &list, CheckDigits::Strict).map_err(|e| e.reason()),
+            authorize(Some(&cert("ab")), None, &list, &Revocations::in_memory(), CheckDigits::Strict)
+                .map_err(|e| e.reason()),
             Err("FACILITY_SUSPENDED")
         );
     }

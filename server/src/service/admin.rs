@@ -30,6 +30,7 @@ use tonic::{Code, Request, Response, Status};
 use super::App;
 use super::errors::{ServiceError, Violations};
 use super::qualification::{PersonMatch, SearchFields, parse_search};
+use crate::auth::revocation::Revoked;
 use crate::auth::{Caller, ConnIdentity};
 use crate::faults::FaultKind;
 use crate::seed::{self, SeedSpec, person_entries};
@@ -695,6 +696,37 @@ impl App {
     }
 }
 
+/// A certificate fingerprint as given (hex, any case, colons allowed) → 64 lowercase hex digits.
+fn fingerprint(given: &str) -> Result<String, ServiceError> {
+    let sha: String = given.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad(
+            "certificate_sha256",
+            "must be the 64 hex digits of the certificate's SHA-256 (colons allowed)",
+        ));
+    }
+    Ok(sha)
+}
+
+fn revocation_failed(e: crate::auth::revocation::RevocationError) -> ServiceError {
+    tracing::error!(error = %e, "writing the revoked certificates failed");
+    ServiceError::Store(StoreError::Io(crate::auth::revocation::FILE_NAME.into(), std::io::Error::other(e.to_string())))
+}
+
+fn revoked_list(app: &App) -> pb::RevokedCertificatesResponse {
+    let revoked = app
+        .revocations
+        .list()
+        .into_iter()
+        .map(|(sha, r)| pb::RevokedCertificate {
+            certificate_sha256: sha,
+            revoked_time: JstDateTime::from_unix_seconds(r.revoked_at).map(JstDateTime::compact).unwrap_or_default(),
+            reason: r.reason,
+        })
+        .collect();
+    pb::RevokedCertificatesResponse { revoked }
+}
+
 /// The request as protobuf JSON, from its method's input type.
 fn render_request(pool: Option<&prost_reflect::DescriptorPool>, method: &str, bytes: &[u8]) -> String {
     let Some(pool) = pool else { return String::new() };
@@ -949,6 +981,38 @@ impl AdminService for Admin {
                 facilities: app.store.get().facilities()?.iter().map(facility_entry).collect(),
             })
         })
+    }
+
+    async fn revoke_certificate(
+        &self,
+        request: Request<pb::RevokeCertificateRequest>,
+    ) -> Reply<pb::RevokedCertificatesResponse> {
+        self.run(request, |app, req| {
+            let sha = fingerprint(&req.certificate_sha256)?;
+            let revoked = Revoked { revoked_at: app.clock.unix_now(), reason: req.reason.chars().take(200).collect() };
+            app.revocations.set(&sha, Some(revoked)).map_err(revocation_failed)?;
+            Ok(revoked_list(app))
+        })
+    }
+
+    async fn reinstate_certificate(
+        &self,
+        request: Request<pb::ReinstateCertificateRequest>,
+    ) -> Reply<pb::RevokedCertificatesResponse> {
+        self.run(request, |app, req| {
+            let sha = fingerprint(&req.certificate_sha256)?;
+            if !app.revocations.set(&sha, None).map_err(revocation_failed)? {
+                return Err(not_found("revoked certificate", "CERTIFICATE_NOT_REVOKED"));
+            }
+            Ok(revoked_list(app))
+        })
+    }
+
+    async fn list_revoked_certificates(
+        &self,
+        request: Request<pb::ListRevokedCertificatesRequest>,
+    ) -> Reply<pb::RevokedCertificatesResponse> {
+        self.run(request, |app, _| Ok(revoked_list(app)))
     }
 
     async fn add_fault(&self, request: Request<pb::AddFaultRequest>) -> Reply<pb::Fault> {

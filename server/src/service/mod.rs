@@ -50,6 +50,8 @@ pub struct App {
     pub admission: Arc<crate::admission::Admission>,
     /// What one client may make the server hold: streams, bytes, time (see docs/configuration.md).
     pub limits: Arc<crate::config::LimitsConfig>,
+    /// Revoked client certificates, checked on every call.
+    pub revocations: Arc<crate::auth::Revocations>,
 }
 
 /// Readiness: the facility API answers once the store is seeded; health says SERVING when it is
@@ -113,6 +115,6 @@ impl App {
     pub fn caller<T>(&self, request: &Request<T>) -> Result<Caller, ServiceError> {
         let identity = request.extensions().get::<ConnIdentity>();
         let header = request.metadata().get(FACILITY_HEADER).and_then(|v| v.to_str().ok());
-        Ok(auth::authorize(identity, header, &self.allow_list, self.check_digits)?)
+        Ok(auth::authorize(identity, header, &self.allow_list, &self.revocations, self.check_digits)?)
     }
 }

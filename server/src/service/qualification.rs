@@ -309,6 +309,9 @@ impl App {
             consent_given_at: consent_at.unix_seconds(),
             consent_available_until: consent_until.unix_seconds(),
             detail: detail.to_owned(),
+            // Set by the store as it appends the record to the person's chain.
+            seq: 0,
+            chain: String::new(),
         }
     }
 

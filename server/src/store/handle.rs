@@ -71,6 +71,11 @@ impl StoreHandle {
         Ok(handle)
     }
 
+    /// The data directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The live store. Cheap; hold it for the duration of one request.
     pub fn get(&self) -> Arc<Store> {
         self.live.load_full()

@@ -30,6 +30,8 @@ pub const CF_REFERENCE_NUMBERS: &str = "reference_numbers";
 /// Disclosures, what マイナポータル shows. Key: person id (u64 BE) | (u64::MAX − unix millis) (BE) |
 /// a per-process unique suffix (u64 BE): a person's records sort newest first.
 pub const CF_ACCESS_LOG: &str = "access_log";
+/// The head of each person's access-log chain (see `values::ChainHead`). Key: person id (u64 BE).
+pub const CF_ACCESS_CHAIN: &str = "access_chain";
 /// 一括照会 jobs. Key: reception number (ASCII).
 pub const CF_BULK_JOBS: &str = "bulk_jobs";
 /// Full records (JSON) of people that are not computed from the population: scenario people and
@@ -55,6 +57,7 @@ pub const ALL_CFS: &[&str] = &[
     CF_META,
     CF_REFERENCE_NUMBERS,
     CF_ACCESS_LOG,
+    CF_ACCESS_CHAIN,
     CF_BULK_JOBS,
     CF_PERSONS,
     CF_MEDICATION_RECORDS,

@@ -60,6 +60,24 @@ impl RecordLocks {
     }
 }
 
+/// Held while access records are appended to people's chains (read each head, write the batch).
+#[derive(Debug)]
+pub struct ChainGuard<'a> {
+    _held: Vec<MutexGuard<'a, ()>>,
+}
+
+impl RecordLocks {
+    /// Waits for and takes the access-chain locks of `people`.
+    pub fn access_chains(&self, people: &[PersonId]) -> ChainGuard<'_> {
+        let mut stripes: Vec<usize> = people.iter().map(|p| stripe(("access", p.0))).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        ChainGuard {
+            _held: stripes.iter().map(|&i| self.stripes[i].lock().unwrap_or_else(|p| p.into_inner())).collect(),
+        }
+    }
+}
+
 impl PersonGuard<'_> {
     pub fn person(&self) -> PersonId {
         self.person

@@ -30,7 +30,7 @@ use thiserror::Error;
 
 use self::locks::{PersonGuard, RecordLocks};
 use self::sequence::{Allocated, Sequence};
-use self::values::{AccessRecord, CardValue, ConsentValue, CorruptValue, RevokedCard};
+use self::values::{AccessRecord, CardValue, ChainHead, ConsentValue, CorruptValue, RevokedCard};
 
 /// Store failures. None of them is the caller's fault; the service reports them as INTERNAL.
 #[derive(Debug, Error)]
@@ -366,11 +366,35 @@ impl Store {
                 batch.delete_cf(cf, keys::consent(facility, *person, kind.tag()));
             }
         }
+        // Appending to a person's access chain reads its head: held under the person's lock
+        // until the batch is written, so two appends never link to the same record.
+        let _chain_guard;
         if !changes.access.is_empty() {
-            let cf = self.cf(keys::CF_ACCESS_LOG)?;
+            let mut people: Vec<PersonId> = changes.access.iter().map(|(p, _)| *p).collect();
+            people.sort_unstable();
+            people.dedup();
+            _chain_guard = self.locks.access_chains(&people);
+            let (cf, heads_cf) = (self.cf(keys::CF_ACCESS_LOG)?, self.cf(keys::CF_ACCESS_CHAIN)?);
+            let mut heads: Vec<(PersonId, ChainHead)> = Vec::with_capacity(people.len());
+            for p in &people {
+                let head = match self.db.get_pinned_cf(heads_cf, keys::person(*p))? {
+                    Some(v) => ChainHead::decode(&v)?,
+                    None => ChainHead::default(),
+                };
+                heads.push((*p, head));
+            }
             for (person, record) in &changes.access {
+                let Some((_, head)) = heads.iter_mut().find(|(p, _)| p == person) else { continue };
+                let mut record = record.clone();
+                record.seq = head.seq + 1;
+                let link = record.link(&head.link);
+                record.chain = crate::auth::hex(&link);
+                *head = ChainHead { seq: record.seq, link };
                 let unique = self.access_sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                batch.put_cf(cf, keys::access(*person, record.at * 1000, unique), serde_json::to_vec(record)?);
+                batch.put_cf(cf, keys::access(*person, record.at * 1000, unique), serde_json::to_vec(&record)?);
+            }
+            for (p, head) in &heads {
+                batch.put_cf(heads_cf, keys::person(*p), head.encode());
             }
         }
         if !changes.reference_numbers.is_empty() {
@@ -441,6 +465,28 @@ impl Store {
             last_key = Some(k.to_vec());
         }
         Ok((out, None))
+    }
+
+    /// Every access record with its key, person by person (in key order), and each person's
+    /// chain head: what `verify` walks.
+    pub fn access_log_for_verification(
+        &self,
+        mut visit: impl FnMut(PersonId, &[u8], Result<AccessRecord, serde_json::Error>),
+    ) -> Result<Vec<(PersonId, ChainHead)>, StoreError> {
+        for item in self.db.iterator_cf(self.cf(keys::CF_ACCESS_LOG)?, IteratorMode::Start) {
+            let (k, v) = item?;
+            if let Some(person) = keys::person_of_qualification(&k) {
+                visit(person, &k, serde_json::from_slice(&v));
+            }
+        }
+        let mut heads = Vec::new();
+        for item in self.db.iterator_cf(self.cf(keys::CF_ACCESS_CHAIN)?, IteratorMode::Start) {
+            let (k, v) = item?;
+            if let Some(person) = keys::person_of_qualification(&k) {
+                heads.push((person, ChainHead::decode(&v)?));
+            }
+        }
+        Ok(heads)
     }
 
     /// A stored bulk job.

@@ -291,6 +291,51 @@ pub struct AccessRecord {
     pub consent_available_until: i64,
     /// What was asked for.
     pub detail: String,
+    /// Its place in the person's chain of records (1, 2, …; 0 in records written before chains).
+    #[serde(default)]
+    pub seq: u64,
+    /// Hex SHA-256 of the previous record's `chain` and this record with `chain` empty: editing,
+    /// removing or reordering a record breaks every link after it (see `verify`).
+    #[serde(default)]
+    pub chain: String,
+}
+
+impl AccessRecord {
+    /// The link of this record after a record whose link was `previous` (32 zero bytes first).
+    pub fn link(&self, previous: &[u8; 32]) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let unlinked = AccessRecord { chain: String::new(), ..self.clone() };
+        let mut h = Sha256::new();
+        h.update(previous);
+        h.update(serde_json::to_vec(&unlinked).unwrap_or_default());
+        h.finalize().into()
+    }
+}
+
+/// The head of a person's access chain: the last record's place and link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChainHead {
+    pub seq: u64,
+    pub link: [u8; 32],
+}
+
+impl ChainHead {
+    pub fn encode(&self) -> [u8; 40] {
+        let mut v = [0u8; 40];
+        v[..8].copy_from_slice(&self.seq.to_be_bytes());
+        v[8..].copy_from_slice(&self.link);
+        v
+    }
+
+    pub fn decode(v: &[u8]) -> Result<ChainHead, CorruptValue> {
+        let v: &[u8; 40] = v.try_into().map_err(|_| CorruptValue { what: "access chain head" })?;
+        let mut link = [0u8; 32];
+        link.copy_from_slice(&v[8..]);
+        Ok(ChainHead {
+            seq: u64::from_be_bytes(v[..8].try_into().map_err(|_| CorruptValue { what: "access chain head" })?),
+            link,
+        })
+    }
 }
 
 /// A stored 一括照会 job: who uploaded it, when it is ready, the counts and the encoded units.

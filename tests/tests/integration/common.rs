@@ -56,6 +56,26 @@ impl TestServer {
         Self::start_in_with(dir, adjust).await
     }
 
+    /// Stops the server, waits until its store is closed, and hands back its directory.
+    pub async fn stop_keeping_dir(mut self) -> TempDir {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+        let TestServer { dir, app, .. } = self;
+        let handle = Arc::downgrade(&app.store);
+        let store = Arc::downgrade(&app.store.get());
+        drop(app);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while handle.strong_count() > 0 || store.strong_count() > 0 {
+            assert!(std::time::Instant::now() < deadline, "the stopped server still holds its store after 10 s");
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        dir
+    }
+
     /// Stops the server and starts a new one on the same store and certificates.
     pub async fn restart(mut self) -> TestServer {
         if let Some(tx) = self.shutdown.take() {

@@ -15,4 +15,6 @@ mod overload;
 mod qualification;
 mod raw;
 mod reference;
+mod revocation;
 mod stream;
+mod tamper;
