@@ -19,6 +19,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+
 use onshi_domain::date::Date;
 use onshi_domain::population::Population;
 use onshi_proto::v1::access_history_service_client::AccessHistoryServiceClient;
@@ -109,7 +111,7 @@ pub struct Written {
 }
 
 /// One acknowledged 一括照会 upload.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BulkAck {
     pub facility: String,
     pub reception_number: String,
@@ -117,12 +119,84 @@ pub struct BulkAck {
 }
 
 /// One acknowledged new person.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PersonAck {
     pub person_id: u64,
     pub name: String,
-    pub search: QualificationConfirmSearchInfo,
+    pub search: SearchKeys,
     pub serial: Option<String>,
+}
+
+/// Insured numbers and birthdate, as asked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchKeys {
+    pub insurer: String,
+    pub symbol: String,
+    pub number: String,
+    pub branch: String,
+    pub birthdate: String,
+}
+
+impl SearchKeys {
+    fn of(s: &QualificationConfirmSearchInfo) -> SearchKeys {
+        SearchKeys {
+            insurer: s.insurer_number.clone(),
+            symbol: s.insured_card_symbol.clone(),
+            number: s.insured_identification_number.clone(),
+            branch: s.insured_branch_number.clone(),
+            birthdate: s.birthdate.clone(),
+        }
+    }
+
+    fn search(&self) -> QualificationConfirmSearchInfo {
+        QualificationConfirmSearchInfo {
+            insurer_number: self.insurer.clone(),
+            insured_card_symbol: self.symbol.clone(),
+            insured_identification_number: self.number.clone(),
+            insured_branch_number: self.branch.clone(),
+            birthdate: self.birthdate.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// One line of the expected-state file: a write asked, or acknowledged (as RocksDB's crash test
+/// keeps its expected state). Replaying the file gives the ledger the check reads back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Bulk(BulkAck),
+    Person(PersonAck),
+    Card {
+        person: u64,
+        serial: String,
+    },
+    ConfirmedWithConsent,
+    ReferenceAsked {
+        facility: String,
+        person: u64,
+        number: String,
+    },
+    ReferenceAcked {
+        facility: String,
+        person: u64,
+        number: String,
+    },
+    ReadAsked {
+        facility: String,
+        person: u64,
+    },
+    /// The read was answered: disclosed (an access record written) or refused (none).
+    ReadAnswered {
+        facility: String,
+        person: u64,
+        disclosed: bool,
+    },
+    Consent {
+        facility: String,
+        person: u64,
+        kind: String,
+    },
 }
 
 /// Every acknowledged write of a run (and of the runs before it, in the crash loop).
@@ -146,6 +220,57 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// Applies one event.
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::Bulk(b) => {
+                self.acknowledged += 1;
+                self.bulk.push(b);
+            }
+            Event::Person(p) => {
+                self.acknowledged += 1;
+                self.persons.push(p);
+            }
+            Event::Card { person, serial } => {
+                self.acknowledged += 1;
+                self.cards.entry(person).or_default().push(serial);
+            }
+            Event::ConfirmedWithConsent => self.acknowledged += 1,
+            Event::ReferenceAsked { facility, person, number } => {
+                self.references.entry((facility, person)).or_default().unanswered.push(number);
+            }
+            Event::ReferenceAcked { facility, person, number } => {
+                self.acknowledged += 1;
+                *self.references.entry((facility, person)).or_default() =
+                    Written { acked: Some(number), unanswered: Vec::new() };
+            }
+            Event::ReadAsked { facility, person } => self.reads.entry((facility, person)).or_default().1 += 1,
+            Event::ReadAnswered { facility, person, disclosed } => {
+                let e = self.reads.entry((facility, person)).or_default();
+                e.1 = e.1.saturating_sub(1);
+                if disclosed {
+                    e.0 += 1;
+                    self.acknowledged += 1;
+                }
+            }
+            Event::Consent { facility, person, kind } => {
+                self.acknowledged += 1;
+                self.consents.insert((facility, person, kind));
+            }
+        }
+    }
+
+    /// The ledger an expected-state file describes.
+    pub fn replay(path: &std::path::Path) -> Result<Ledger, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut ledger = Ledger::default();
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
+            let event = serde_json::from_str(line).map_err(|e| format!("{} line {}: {e}", path.display(), i + 1))?;
+            ledger.apply(event);
+        }
+        Ok(ledger)
+    }
+
     /// Adds another run's ledger to this one.
     pub fn absorb(&mut self, other: Ledger) {
         self.bulk.extend(other.bulk);
@@ -171,10 +296,29 @@ impl Ledger {
     }
 }
 
-type Shared = Arc<Mutex<Ledger>>;
+/// The run's ledger, and the expected-state file every event is also appended to.
+#[derive(Debug, Default)]
+struct Recorder {
+    ledger: Mutex<Ledger>,
+    file: Option<Mutex<std::fs::File>>,
+}
 
-fn lock(ledger: &Shared) -> std::sync::MutexGuard<'_, Ledger> {
-    ledger.lock().unwrap_or_else(|p| p.into_inner())
+type Shared = Arc<Recorder>;
+
+fn lock(recorder: &Shared) -> std::sync::MutexGuard<'_, Ledger> {
+    recorder.ledger.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Applies `event` and appends it to the expected-state file (before the next call is made).
+fn record(recorder: &Shared, event: Event) {
+    use std::io::Write;
+    if let Some(file) = &recorder.file
+        && let Ok(mut line) = serde_json::to_vec(&event)
+    {
+        line.push(b'\n');
+        let _ = file.lock().unwrap_or_else(|p| p.into_inner()).write_all(&line);
+    }
+    lock(recorder).apply(event);
 }
 
 /// What a worker does with a failed call: in strict mode note it and go on; in crash mode stop.
@@ -238,6 +382,22 @@ pub struct Workload {
     pub mode: Mode,
 }
 
+/// Runs every writer at once for `w.duration` and returns what the server acknowledged; every
+/// event is also appended to the expected-state file `expected` if given.
+pub async fn run_recording(target: &Target, w: Workload, expected: Option<&std::path::Path>) -> Result<Ledger, String> {
+    let file = match expected {
+        Some(p) => Some(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?,
+        )),
+        None => None,
+    };
+    Ok(run_with(target, w, Arc::new(Recorder { ledger: Mutex::default(), file })).await)
+}
+
 /// People the IssueCard workers share, made before the concurrent part starts.
 async fn shared_people(target: &Target, salt: u64, ledger: &Shared) -> Result<Vec<u64>, String> {
     let mut admin = target.admin().await?;
@@ -250,7 +410,15 @@ async fn shared_people(target: &Target, salt: u64, ledger: &Shared) -> Result<Ve
             .await
             .map_err(|e| format!("UpsertPerson (shared): {e}"))?
             .into_inner();
-        lock(ledger).persons.push(PersonAck { person_id: reply.person_id, name, search, serial: None });
+        record(
+            ledger,
+            Event::Person(PersonAck {
+                person_id: reply.person_id,
+                name,
+                search: SearchKeys::of(&search),
+                serial: None,
+            }),
+        );
         ids.push(reply.person_id);
     }
     Ok(ids)
@@ -292,7 +460,10 @@ fn upsert(name: &str, s: &QualificationConfirmSearchInfo, serial: Option<&str>) 
 
 /// Runs every writer at once for `w.duration` and returns what the server acknowledged.
 pub async fn run(target: &Target, w: Workload) -> Ledger {
-    let ledger: Shared = Arc::default();
+    run_with(target, w, Arc::default()).await
+}
+
+async fn run_with(target: &Target, w: Workload, ledger: Shared) -> Ledger {
     let shared = match shared_people(target, w.salt, &ledger).await {
         Ok(ids) => ids,
         Err(e) => {
@@ -344,10 +515,7 @@ pub async fn run(target: &Target, w: Workload) -> Ledger {
             failed(w.mode, &ledger, format!("worker panicked: {e}"));
         }
     }
-    match Arc::try_unwrap(ledger) {
-        Ok(m) => m.into_inner().unwrap_or_else(|p| p.into_inner()),
-        Err(shared) => std::mem::take(&mut *lock(&shared)),
-    }
+    std::mem::take(&mut *lock(&ledger))
 }
 
 async fn bulk_worker(t: Target, ledger: Shared, w: Workload, deadline: Instant, facility: String, worker: usize) {
@@ -371,15 +539,14 @@ async fn bulk_worker(t: Target, ledger: Shared, w: Workload, deadline: Instant, 
             .collect();
         let req = BulkConfirmUploadRequest { message_header: None, qualification_confirm_search_info: entries };
         match client.bulk_confirm_upload(req).await {
-            Ok(r) => {
-                let mut l = lock(&ledger);
-                l.acknowledged += 1;
-                l.bulk.push(BulkAck {
+            Ok(r) => record(
+                &ledger,
+                Event::Bulk(BulkAck {
                     facility: facility.clone(),
                     reception_number: r.into_inner().reception_number,
                     arbitrary_identifiers: ids,
-                });
-            }
+                }),
+            ),
             Err(e) => {
                 if failed(w.mode, &ledger, format!("BulkConfirmUpload ({facility}): {e}")) {
                     return;
@@ -405,11 +572,15 @@ async fn person_worker(t: Target, ledger: Shared, w: Workload, deadline: Instant
         // Every other person gets a card: serial "CC", the worker, the salt and the count.
         let serial = i.is_multiple_of(2).then(|| format!("CC{worker:02}{:08}{i:08}", w.salt % 100_000_000));
         match admin.upsert_person(upsert(&name, &search, serial.as_deref())).await {
-            Ok(r) => {
-                let mut l = lock(&ledger);
-                l.acknowledged += 1;
-                l.persons.push(PersonAck { person_id: r.into_inner().person_id, name, search, serial });
-            }
+            Ok(r) => record(
+                &ledger,
+                Event::Person(PersonAck {
+                    person_id: r.into_inner().person_id,
+                    name,
+                    search: SearchKeys::of(&search),
+                    serial,
+                }),
+            ),
             Err(e) => {
                 if failed(w.mode, &ledger, format!("UpsertPerson: {e}")) {
                     return;
@@ -447,11 +618,9 @@ async fn card_worker(t: Target, ledger: Shared, w: Workload, deadline: Instant, 
                     .and_then(|cards| cards.iter().rev().find(|c| c["revoked"].is_null()))
                     .and_then(|c| c["serial"].as_str())
                     .map(str::to_owned);
-                let mut l = lock(&ledger);
-                l.acknowledged += 1;
                 match serial {
-                    Some(s) => l.cards.entry(person).or_default().push(s),
-                    None => l.failures.push(format!("IssueCard for {person} answered no active card")),
+                    Some(serial) => record(&ledger, Event::Card { person, serial }),
+                    None => lock(&ledger).failures.push(format!("IssueCard for {person} answered no active card")),
                 }
             }
             Err(e) => {
@@ -488,7 +657,7 @@ async fn reading_worker(t: Target, ledger: Shared, w: Workload, deadline: Instan
             }),
         };
         match qualification.confirm_by_card(req).await {
-            Ok(_) => lock(&ledger).acknowledged += 1,
+            Ok(_) => record(&ledger, Event::ConfirmedWithConsent),
             Err(e) => {
                 if failed(w.mode, &ledger, format!("ConfirmByCard ({facility}): {e}")) {
                     return;
@@ -505,19 +674,13 @@ async fn reading_worker(t: Target, ledger: Shared, w: Workload, deadline: Instan
             start_date: format!("{}01", &t.as_of.yyyymmdd()[..4]),
             end_date: String::new(),
         };
-        lock(&ledger).reads.entry((facility.clone(), p)).or_default().1 += 1;
+        record(&ledger, Event::ReadAsked { facility: facility.clone(), person: p });
         match medication.get_medication_info(req).await {
-            Ok(_) => {
-                let mut l = lock(&ledger);
-                l.acknowledged += 1;
-                let e = l.reads.entry((facility.clone(), p)).or_default();
-                e.0 += 1;
-                e.1 -= 1;
-            }
+            Ok(_) => record(&ledger, Event::ReadAnswered { facility: facility.clone(), person: p, disclosed: true }),
             Err(e) => {
                 if refused(&e) {
                     // Refused: nothing was disclosed, so nothing may have been recorded.
-                    lock(&ledger).reads.entry((facility.clone(), p)).or_default().1 -= 1;
+                    record(&ledger, Event::ReadAnswered { facility: facility.clone(), person: p, disclosed: false });
                 }
                 if failed(w.mode, &ledger, format!("GetMedicationInfo ({facility}): {e}")) {
                     return;
@@ -556,22 +719,17 @@ async fn reference_worker(
                 reference_number: n.clone(),
             })
             .collect();
-        {
-            let mut l = lock(&ledger);
-            for (&p, n) in people.iter().zip(&numbers) {
-                l.references.entry((facility.clone(), p)).or_default().unanswered.push(n.clone());
-            }
+        for (&p, n) in people.iter().zip(&numbers) {
+            record(&ledger, Event::ReferenceAsked { facility: facility.clone(), person: p, number: n.clone() });
         }
         let req = RegisterReferenceNumbersRequest { message_header: None, registrations };
         match client.register_reference_numbers(req).await {
             Ok(r) => {
                 let results = r.into_inner().results;
-                let mut l = lock(&ledger);
-                l.acknowledged += 1;
                 for ((&p, n), result) in people.iter().zip(&numbers).zip(&results) {
                     if result.processing_result_status == "1" {
-                        *l.references.entry((facility.clone(), p)).or_default() =
-                            Written { acked: Some(n.clone()), unanswered: Vec::new() };
+                        let event = Event::ReferenceAcked { facility: facility.clone(), person: p, number: n.clone() };
+                        record(&ledger, event);
                     }
                 }
             }
@@ -605,11 +763,7 @@ async fn consent_worker(t: Target, ledger: Shared, w: Workload, deadline: Instan
             given: true,
         };
         match admin.set_consent(req).await {
-            Ok(_) => {
-                let mut l = lock(&ledger);
-                l.acknowledged += 1;
-                l.consents.insert((facility.clone(), p, kind.to_owned()));
-            }
+            Ok(_) => record(&ledger, Event::Consent { facility: facility.clone(), person: p, kind: kind.to_owned() }),
             Err(e) => {
                 if failed(w.mode, &ledger, format!("SetConsent: {e}")) {
                     return;
@@ -714,7 +868,7 @@ async fn verify_people(target: &Target, ledger: &Ledger, problems: &mut Vec<Stri
             }
             Err(e) => problems.push(format!("person {} ({:?}): {e}", p.person_id, p.name)),
         }
-        match get_person(&mut admin, person_ref::By::Insured(p.search.clone())).await {
+        match get_person(&mut admin, person_ref::By::Insured(p.search.search())).await {
             Ok((id, _)) if id == p.person_id => {}
             Ok((id, _)) => {
                 problems.push(format!("{:?}'s insured numbers find person {id}, not {}", p.name, p.person_id))

@@ -8,6 +8,10 @@
 //! writer for a random 0.5–3 s, SIGKILL the server at a random moment inside that time, restart
 //! it, check. The servers it starts listen on 127.0.0.1 only and stop by themselves after ten
 //! minutes at the latest; a server is killed when this command exits.
+//!
+//! Every write asked and acknowledged is appended to `DIR/expected-state.jsonl` as it happens
+//! (RocksDB's crash test keeps its expected state the same way); the check after each restart
+//! reads back what that file says.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -154,7 +158,11 @@ async fn run(args: Args) -> Result<(), String> {
     )
     .ok_or("the system clock is out of range")?
     .date();
-    let mut ledger = Ledger::default();
+    // Every write asked and acknowledged goes to this file as it happens; after each restart the
+    // check reads back what the file says, not what this process remembers.
+    let expected = dir.join("expected-state.jsonl");
+    let _ = std::fs::remove_file(&expected);
+    let mut acknowledged_here = 0;
     for cycle in 1..=args.cycles {
         let (mut server, addr, admin_addr) = start(&bin, &config_path)?;
         let target = Target {
@@ -171,12 +179,20 @@ async fn run(args: Args) -> Result<(), String> {
         let salt = u64::from(cycle) * 1_000 + next(&mut rng) % 1_000;
         let workload = Workload { duration: Duration::from_millis(run_ms), salt, mode: Mode::Crash };
         let t = target.clone();
-        let writers = tokio::spawn(async move { stress::run(&t, workload).await });
+        let file = expected.clone();
+        let writers = tokio::spawn(async move { stress::run_recording(&t, workload, Some(&file)).await });
         tokio::time::sleep(Duration::from_millis(kill_ms)).await;
         server.kill9();
-        let this = writers.await.map_err(|e| format!("writers: {e}"))?;
+        let this = writers.await.map_err(|e| format!("writers: {e}"))??;
         let acknowledged = this.acknowledged;
-        ledger.absorb(this);
+        acknowledged_here += acknowledged;
+        let ledger = Ledger::replay(&expected)?;
+        if ledger.acknowledged != acknowledged_here {
+            return Err(format!(
+                "the expected-state file holds {} acknowledgements, the writers saw {acknowledged_here}",
+                ledger.acknowledged
+            ));
+        }
 
         let (server, addr, admin_addr) = start(&bin, &config_path)?;
         let target = Target { addr, admin_addr, ..target };
@@ -195,6 +211,6 @@ async fn run(args: Args) -> Result<(), String> {
             return Err(format!("cycle {cycle}: acknowledged writes are wrong or missing"));
         }
     }
-    println!("onshi-stress: {} cycles, {} acknowledged writes, none lost", args.cycles, ledger.acknowledged);
+    println!("onshi-stress: {} cycles, {acknowledged_here} acknowledged writes, none lost", args.cycles);
     Ok(())
 }

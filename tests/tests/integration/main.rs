@@ -7,6 +7,7 @@ mod bad_input;
 mod bulk;
 mod common;
 mod concurrency;
+mod crash_loop;
 mod fuzz;
 mod history;
 mod hostile;
