@@ -19,6 +19,18 @@ pub enum FacilityKind {
     Pharmacy,
 }
 
+impl FacilityKind {
+    /// The kind as configuration and metrics name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FacilityKind::Clinic => "clinic",
+            FacilityKind::Hospital => "hospital",
+            FacilityKind::Dental => "dental",
+            FacilityKind::Pharmacy => "pharmacy",
+        }
+    }
+}
+
 /// Whether the facility may ask right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

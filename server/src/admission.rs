@@ -49,7 +49,8 @@ impl Drop for Permit {
     }
 }
 
-fn shed(message: &str, reason: &str) -> Status {
+fn shed(message: &str, reason: &'static str) -> Status {
+    metrics::counter!("onshi_shed_total", "reason" => reason).increment(1);
     let mut details = ErrorDetails::with_retry_info(Some(RETRY_AFTER));
     details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
     Status::with_error_details(Code::ResourceExhausted, message, details)

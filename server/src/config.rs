@@ -75,6 +75,9 @@ pub struct Config {
     pub admin: AdminConfig,
     pub journal: JournalConfig,
     pub limits: LimitsConfig,
+    pub metrics: MetricsConfig,
+    /// "text" (default) or "json" (one JSON object per line) for the log on stderr.
+    pub log_format: LogFormat,
     /// Facilities added to (or updated on) the allow-list at start.
     pub facilities: Vec<Facility>,
 }
@@ -118,6 +121,23 @@ impl Default for JournalConfig {
     fn default() -> Self {
         JournalConfig { enabled: true, max_bytes: 4 << 20 }
     }
+}
+
+/// The Prometheus endpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` (Prometheus text format) over HTTP here: loopback addresses only. None
+    /// (the default for `serve`): no metrics are recorded at all.
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Load shedding: calls past these limits get RESOURCE_EXHAUSTED with a RetryInfo.
@@ -233,6 +253,8 @@ impl Default for Config {
             admin: AdminConfig::default(),
             journal: JournalConfig::default(),
             limits: LimitsConfig::default(),
+            metrics: MetricsConfig::default(),
+            log_format: LogFormat::Text,
             facilities: Vec::new(),
         }
     }
@@ -353,5 +375,21 @@ mod tests {
         let c: Config = toml::from_str("[store]\ncompression = \"lz4\"\n").expect("parses");
         assert_eq!(c.store_options().compression, Compression::Lz4);
         assert!(toml::from_str::<Config>("[store]\ncompression = \"zstd\"\n").is_err());
+    }
+}
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_is_a_valid_configuration() {
+        let doc = include_str!("../../docs/configuration.md");
+        let start = doc.find("```toml\n").expect("a toml block") + 8;
+        let end = start + doc[start..].find("```").expect("its end");
+        let config: Config = toml::from_str(&doc[start..end]).expect("docs/configuration.md's example parses");
+        assert_eq!(config.limits.max_concurrent_streams, LimitsConfig::default().max_concurrent_streams);
+        assert_eq!(config.bulk_processing_seconds, 3);
+        assert_eq!(config.log_format, LogFormat::Text);
     }
 }

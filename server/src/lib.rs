@@ -14,6 +14,7 @@ pub mod demo;
 pub mod faults;
 pub mod journal;
 pub mod limits;
+pub mod metrics;
 pub mod people;
 pub mod pki;
 pub mod seed;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use onshi_domain::date::Date;
 use onshi_server::clock::Clock;
-use onshi_server::config::{AdminMode, Config};
+use onshi_server::config::{AdminMode, Config, LogFormat};
 use onshi_server::store::{Compression, StoreHandle, StoreOptions};
 use onshi_server::{boot, demo, people, pki, seed};
 use tokio::net::TcpListener;
@@ -132,9 +132,13 @@ enum Command {
     },
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
 fn today() -> Date {
@@ -144,7 +148,12 @@ fn today() -> Date {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // serve's log format comes from its configuration file, read before anything is logged.
+    let format = match &cli.command {
+        Command::Serve { config: Some(path), .. } => Config::load(path).map(|c| c.log_format).unwrap_or_default(),
+        _ => LogFormat::Text,
+    };
+    init_logging(format);
     match run(cli.command).await {
         Ok(code) => code,
         Err(e) => {
@@ -160,6 +169,7 @@ fn progress_printer(total: u64) -> impl FnMut(u64) {
     let started = std::time::Instant::now();
     move |done| {
         if done == total || done % (1 << 20) < (1 << 16) {
+            metrics::gauge!("onshi_seeded_persons").set(done as f64);
             let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
             tracing::info!("seeded {done} of {total} persons ({rate:.0}/s)");
         }
@@ -176,6 +186,14 @@ async fn serve_until(
 ) -> Result<(), AnyError> {
     let clock = Arc::new(Clock::system());
     let (app, tls) = boot::prepare(&config, clock)?;
+    let gauges = match config.metrics.listen {
+        Some(listen) => {
+            onshi_server::metrics::install(listen)?;
+            tracing::info!("metrics on http://{listen}/metrics");
+            Some(onshi_server::metrics::spawn_gauges(app.clone()))
+        }
+        None => None,
+    };
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let admin_listener = match config.admin.mode {
@@ -222,6 +240,10 @@ async fn serve_until(
         None => stop_signal().await,
     }
     let _ = stop.send(true);
+    if let Some(gauges) = gauges {
+        gauges.abort();
+        let _ = gauges.await;
+    }
     facility.await??;
     if let Some(admin) = admin {
         admin.await??;
@@ -266,6 +288,7 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
             }
             let mut config = demo::demo_config(&data_dir, persons, listen);
             config.clock_offset_seconds = clock_offset;
+            config.metrics.listen = Some(SocketAddr::new(listen.ip(), 8090));
             let exe =
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "onshi-server".into());
             let deadline = (duration > 0).then(|| Duration::from_secs(duration));

@@ -194,6 +194,16 @@ impl App {
             Ok(Err(failed)) => Ok(failed),
             Err(status) => Err(status),
         };
+        if crate::metrics::enabled() {
+            let code = outcome.as_ref().err().map_or(Code::Ok, Status::code);
+            let kind = match &request.extensions().get::<ConnIdentity>().and_then(|id| id.0.certificate.as_ref()) {
+                Some(cert) => {
+                    cert.facility.as_ref().ok().and_then(|c| self.allow_list.with(c, |f| f.map(|f| f.kind.name())))
+                }
+                None => None,
+            };
+            crate::metrics::call(method, code, kind.unwrap_or("unknown"), started.elapsed());
+        }
         if self.journal.enabled() {
             let (code, message, validity) = match &outcome {
                 Ok(answer) => (0, String::new(), answer.validity().to_owned()),

@@ -416,6 +416,8 @@ impl Store {
             }
         }
         self.db.write_opt(batch, &self.write_opts)?;
+        metrics::counter!("onshi_consents_written_total").increment(changes.consents.len() as u64);
+        metrics::counter!("onshi_access_records_written_total").increment(changes.access.len() as u64);
         Ok(())
     }
 
@@ -704,6 +706,15 @@ impl Store {
     /// The sequence number of the latest write: unchanged means nothing was written.
     pub fn latest_sequence_number(&self) -> u64 {
         self.db.latest_sequence_number()
+    }
+
+    /// A RocksDB integer property summed over every column family.
+    pub fn property_total(&self, property: &str) -> u64 {
+        keys::ALL_CFS
+            .iter()
+            .filter_map(|name| self.db.cf_handle(name))
+            .filter_map(|cf| self.db.property_int_value_cf(cf, property).ok().flatten())
+            .sum()
     }
 
     /// Bytes held by the block cache.

@@ -49,7 +49,12 @@ pub fn start(config: &Path) -> (Server, SocketAddr) {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             match line.split("serving on ").nth(1) {
                 Some(addr) => {
-                    let _ = tx.send(Ok(addr.trim().to_owned()));
+                    // Text or JSON logs: the address runs up to the first character that is not one.
+                    let addr: String = addr
+                        .chars()
+                        .take_while(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']'))
+                        .collect();
+                    let _ = tx.send(Ok(addr));
                 }
                 None => seen.push(line),
             }
