@@ -3,18 +3,30 @@
 //!
 //! - [`table`]: the table's schema (`fee-rules.toml`), its validation and the compiled-in default;
 //! - [`frequency`]: "once a month" and "once in N months", in one place;
-//! - [`month`]: calendar months.
+//! - [`month`]: calendar months;
+//! - [`visit`]: the additions one visit earns, or why not;
+//! - [`statement`]: a list of visits in date order, with totals per month;
+//! - [`usage_rate`]: マイナ保険証利用率 and the usage-rate tier of a claim month.
 //!
 //! Nothing here reads the clock or a file: every function takes the date it answers for, and a
 //! replacement table comes in as text.
 
 pub mod frequency;
 pub mod month;
+pub mod statement;
 pub mod table;
+pub mod usage_rate;
+pub mod visit;
 
 pub use frequency::OnceInMonths;
 pub use month::YearMonth;
+pub use statement::{MonthTotal, PatientClaim, PatientVisit, Statement, VisitOutcome, process_visits};
 pub use table::{Certainty, Condition, Department, FeeItem, FeeRule, FeeRules, FeeRulesError, ReceiptCode, Tier};
+pub use usage_rate::{MonthlyUsage, TierChoice, UsageRate, monthly_rates, usage_tier};
+pub use visit::{
+    Claim, Earned, FacilityFacts, FeeError, HourMinute, NotObtainable, Notification, Outcome, Refused, Visit,
+    VisitFacts, VisitKind, additions_for_visit,
+};
 
 /// One point is 10 yen.
 pub const YEN_PER_POINT: u64 = 10;
