@@ -6,6 +6,7 @@
 //! - [`facility`]: allow-list entries;
 //! - [`date`]: dates and JST timestamps in the interface's formats;
 //! - [`age`]: co-payment and age rules on a given date;
+//! - [`fees`]: the fee additions for using the system (FEES.md), the leaflet's estimate, the subsidy;
 //! - [`qualification`]: a person, their cards and qualifications, and the validity rule;
 //! - [`medical`]: medication histories and specific health checkups;
 //! - [`population`]: the deterministic synthetic population and the scenario people.
@@ -19,6 +20,7 @@ pub mod date;
 pub mod digits;
 pub mod echo;
 pub mod facility;
+pub mod fees;
 pub mod ids;
 pub mod kana;
 pub mod medical;
