@@ -19,3 +19,4 @@ mod reference;
 mod revocation;
 mod stream;
 mod tamper;
+mod terminal;
