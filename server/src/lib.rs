@@ -11,6 +11,7 @@ pub mod boot;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod demo_terminals;
 pub mod faults;
 pub mod journal;
 pub mod limits;

@@ -292,8 +292,25 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
             let exe =
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "onshi-server".into());
             let deadline = (duration > 0).then(|| Duration::from_secs(duration));
-            serve_until(config, deadline, |addr, admin| println!("{}", demo::next_steps(&data_dir, addr, admin, &exe)))
-                .await?;
+            // The terminals connect lazily and retry, so they may start before the server serves.
+            let terminals = match onshi_server::demo_terminals::DemoTerminals::start(&data_dir, listen) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    None
+                }
+            };
+            let served = serve_until(config, deadline, |addr, admin| {
+                println!("{}", demo::next_steps(&data_dir, addr, admin, &exe));
+                if let Some(t) = &terminals {
+                    println!("{}", t.next_steps(&data_dir, addr));
+                }
+            })
+            .await;
+            if let Some(t) = terminals {
+                t.stop().await;
+            }
+            served?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { config, listen, data_dir, plaintext, ca, cert, key, clock_offset, duration, print_config } => {

@@ -94,7 +94,7 @@ fn pdf_lines(s: &Subject, b: &SpecificHealthCheckupBody) -> Vec<String> {
         lines.push("該当する特定健診情報はありません。".into());
     }
     for c in &b.specific_health_checkup_info {
-        lines.push(format!("■ {}  {}", c.checkup_date, c.checkup_institution_name));
+        lines.push(format!("■ {}  {}", super::medication::date(&c.checkup_date), c.checkup_institution_name));
         for item in &c.checkup_item {
             lines.push(format!("    {}  {} {}", item.item_name, item.data_value, item.unit));
         }

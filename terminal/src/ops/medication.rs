@@ -197,7 +197,8 @@ fn write_months(out: &mut XmlOut, b: &MedicationInfoBody) {
     }
 }
 
-fn date(s: &str) -> String {
+/// `yyyyMMdd` / `yyyyMM` as `yyyy-MM-dd` / `yyyy-MM`, for PDFs.
+pub fn date(s: &str) -> String {
     match (s.get(..4), s.get(4..6), s.get(6..8)) {
         (Some(y), Some(m), Some(d)) => format!("{y}-{m}-{d}"),
         (Some(y), Some(m), None) => format!("{y}-{m}"),
