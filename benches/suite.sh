@@ -146,6 +146,13 @@ if [ "$RSS_PERSONS" -gt 0 ]; then
   RSS_MB=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$BPID/status")
 fi
 
+# The terminal's folder exchange: 10,000 single-check files renamed into req/ at once, each
+# answered into res/ (its own server and terminal, in process; see tests/src/bin/onshi-terminal-bench.rs).
+if [ -x "$T/onshi-terminal-bench" ]; then
+  log "terminal: 10,000 files dropped at once"
+  "$T/onshi-terminal-bench" --files 10000 --json > "$OUT/terminal.json" || rm -f "$OUT/terminal.json"
+fi
+
 python3 - "$OUT" "$SEED_RATE" "$H2LOAD_RPS" "$RSS_MB" "$PERSONS" "$RSS_PERSONS" <<'PY'
 import json, os, sys, platform, datetime
 out, seed_rate, h2, rss, persons, rss_persons = sys.argv[1:7]
@@ -179,5 +186,12 @@ print()
 print("| run | req/s | latency p50 / p99 / p99.9 (µs) | client µs/req | server µs/req | errors | note |")
 print("|---|---:|---|---:|---:|---:|---|")
 print("\n".join(rows))
+term = load("terminal")
+if term:
+    print()
+    print("| terminal folder exchange | files | files/s | rename → answer p50 / p99 / max (ms) |")
+    print("|---|---:|---:|---|")
+    print(f'| single checks dropped at once (Shift_JIS) | {term["files"]:,} | {term["files_per_second"]:,.0f} | {term["p50_ms"]} / {term["p99_ms"]} / {term["max_ms"]} |')
+r["terminal"] = term
 json.dump({"results": r, "seeding_persons_per_s": seed_rate, "h2load_health_rps": h2, "rss_mib_10m": rss}, open(os.path.join(out, "results.json"), "w"), indent=1)
 PY
