@@ -110,6 +110,15 @@ pub async fn serve(
     .map_err(std::io::Error::other)?;
     watcher.watch(&folders.req, RecursiveMode::NonRecursive).map_err(std::io::Error::other)?;
 
+    // Half-written answers of a killed terminal (dot-temp files readers skip anyway).
+    for dir in [&folders.res, &folders.face] {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
     let limit = Arc::new(Semaphore::new(concurrency.max(1)));
     let folders = Arc::new(folders);
     // What a killed terminal left in work/ first: those were taken and never answered.

@@ -326,4 +326,22 @@ mod tests {
         let big = vec![b' '; (MAX_REQUEST_BYTES + 1) as usize];
         assert!(matches!(read(&big), Err(ReadError::TooLarge(_))));
     }
+
+    /// Every byte of a real request replaced by each of a few troublesome bytes, and every
+    /// prefix of it: reading never panics, and answers one of the errors above or a document.
+    #[test]
+    fn no_damage_makes_the_reader_panic() {
+        let (sjis, _, _) = SHIFT_JIS.encode(REQUEST);
+        let mut request = b"<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>".to_vec();
+        request.extend_from_slice(&sjis);
+        for at in 0..request.len() {
+            for b in [b'<', b'>', b'&', b'"', 0x00, 0x82, 0xff, b'?', b'!'] {
+                let mut damaged = request.clone();
+                damaged[at] = b;
+                let _ = read(&damaged);
+            }
+            let _ = read(&request[..at]);
+        }
+        assert!(read(&request).is_ok());
+    }
 }

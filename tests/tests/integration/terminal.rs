@@ -606,3 +606,106 @@ async fn requests_left_in_work_by_a_killed_terminal_are_answered_at_the_next_sta
     terminal.stop().await;
     server.stop().await;
 }
+
+/// The terminal binary, built beside this test by `cargo test --workspace` (terminal/tests/cli.rs
+/// makes cargo build it).
+fn terminal_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    let release = exe.parent().and_then(|d| d.parent()).expect("target/release");
+    let binary = release.join("onshi-terminal");
+    assert!(binary.exists(), "{} is missing: run the workspace tests (./dev test), which build it", binary.display());
+    binary
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_killed_with_sigkill_loses_no_request() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let folders = Folders::under(dir.path());
+    folders.create().expect("folders");
+    let spawn = || {
+        std::process::Command::new(terminal_binary())
+            .arg("run")
+            .arg("--dir")
+            .arg(dir.path())
+            .arg("--target")
+            .arg(server.addr.to_string())
+            .arg("--cacert")
+            .arg(server.pki.ca())
+            .arg("--cert")
+            .arg(server.pki.facility_cert(CLINIC))
+            .arg("--key")
+            .arg(server.pki.facility_key(CLINIC))
+            .arg("--rescan-ms")
+            .arg("100")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("terminal starts")
+    };
+    let mut child = spawn();
+    const FILES: usize = 3_000;
+    let staging = dir.path().join("staging");
+    std::fs::create_dir_all(&staging).expect("staging");
+    for i in 0..FILES {
+        std::fs::write(
+            staging.join(format!("OQSsiquc01req_{i:05}.xml")),
+            single_request("Shift_JIS", CLINIC, &valid_search()),
+        )
+        .expect("staged");
+    }
+    // Wait until the terminal answers, then drop the burst and kill it in the middle of it.
+    terminal_put_and_wait(&folders, "OQSsiquc01req_first.xml").await;
+    for i in 0..FILES {
+        let name = format!("OQSsiquc01req_{i:05}.xml");
+        std::fs::rename(staging.join(&name), folders.req.join(&name)).expect("into req/");
+    }
+    let start = Instant::now();
+    while std::fs::read_dir(&folders.res).expect("res").count() < FILES / 3 {
+        assert!(start.elapsed() < Duration::from_secs(60), "the terminal answers");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGKILL)
+        .expect("kill -9");
+    child.wait().expect("reaped");
+    let answered_before = std::fs::read_dir(&folders.res).expect("res").count();
+    assert!(answered_before < FILES + 1, "killed before the end: {answered_before} answers");
+
+    let mut child = spawn();
+    let start = Instant::now();
+    loop {
+        let answers = std::fs::read_dir(&folders.res)
+            .expect("res")
+            .filter_map(Result::ok)
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .count();
+        if answers == FILES + 1 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{answers} of {} answered after the restart", FILES + 1);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for i in 0..FILES {
+        let bytes =
+            std::fs::read(folders.res.join(format!("OQSsiquc01res_{i:05}.xml"))).expect("every request answered");
+        let xml = decode(&bytes);
+        assert_eq!(
+            text_at(&xml, &["MessageBody", "QualificationValidity"]).as_deref(),
+            Some("1"),
+            "answer {i} is whole"
+        );
+    }
+    assert!(std::fs::read_dir(&folders.req).expect("req").next().is_none());
+    let start = Instant::now();
+    while std::fs::read_dir(&folders.work).expect("work").next().is_some() {
+        assert!(start.elapsed() < Duration::from_secs(10), "work/ empties");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    server.stop().await;
+}
+
+async fn terminal_put_and_wait(folders: &Folders, name: &str) {
+    std::fs::write(folders.req.join(name), single_request("UTF-8", CLINIC, &valid_search())).expect("write");
+    wait_for(&folders.res.join(name.replace("req_", "res_")), Duration::from_secs(20)).await;
+}
