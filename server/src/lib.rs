@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod faults;
+pub mod fees_cli;
 pub mod journal;
 pub mod limits;
 pub mod metrics;

@@ -251,7 +251,13 @@ impl App {
         }
     }
 
-    fn notifications(&self, req: &pb::ComputeAdditionsRequest, v: &mut Violations) -> Vec<Notification> {
+    /// The request's notifications; one without a date takes effect from `default_from`.
+    fn notifications(
+        &self,
+        req: &pb::ComputeAdditionsRequest,
+        default_from: Date,
+        v: &mut Violations,
+    ) -> Vec<Notification> {
         let rules: &FeeRules = &self.fee_rules;
         let mut out = Vec::with_capacity(req.notifications.len());
         for (i, n) in req.notifications.iter().enumerate() {
@@ -269,7 +275,7 @@ impl App {
                     ),
                 );
             }
-            let from = date_or(v, &format!("{path}.from_date"), &n.from_date, Date::new(1900, 1, 1));
+            let from = date_or(v, &format!("{path}.from_date"), &n.from_date, Some(default_from));
             let tier = if n.tier.is_empty() {
                 Some(None)
             } else {
@@ -303,7 +309,6 @@ impl App {
         let rules: &FeeRules = &self.fee_rules;
         let department = self.department(caller);
         let mut v = Violations::default();
-        let notifications = self.notifications(req, &mut v);
 
         // Each patient is resolved once, however many visits name it.
         let mut people: HashMap<Vec<u8>, Option<PersonId>> = HashMap::new();
@@ -367,6 +372,7 @@ impl App {
                 }
             }
         }
+        let notifications = self.notifications(req, from.unwrap_or(today), &mut v);
         v.finish()?;
         let resolved: Vec<ResolvedVisit> = resolved.into_iter().flatten().collect();
 
