@@ -22,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/onshi/v1/qualification.proto",
         "proto/onshi/v1/medical.proto",
         "proto/onshi/v1/access_history.proto",
+        "proto/onshi/v1/fees.proto",
         "proto/onshi/v1/admin.proto",
     ];
     println!("cargo:rerun-if-changed=proto");

@@ -73,7 +73,9 @@ mod tests {
     fn descriptor_set_names_every_service() {
         let fds = prost_types::FileDescriptorSet::decode(super::FILE_DESCRIPTOR_SET).expect("valid");
         let services: Vec<_> = fds.file.iter().flat_map(|f| f.service.iter().map(|s| s.name().to_owned())).collect();
-        for expected in ["QualificationService", "MedicationService", "CheckupService", "AccessHistoryService"] {
+        for expected in
+            ["QualificationService", "MedicationService", "CheckupService", "AccessHistoryService", "FeeService"]
+        {
             assert!(services.contains(&expected.to_owned()), "{expected}");
         }
         assert!(!services.contains(&"AdminService".to_owned()), "the facility set leaves the admin API out");

@@ -83,6 +83,7 @@ pub fn prepare(config: &Config, clock: Arc<Clock>) -> Result<(App, Option<Arc<ru
         )),
         limits: Arc::new(config.limits.clone()),
         revocations: Arc::new(crate::auth::Revocations::load(&config.data_dir, config.tls.crl.as_deref())?),
+        fee_rules: Arc::new(config.fee_rules()?),
     };
     Ok((app, tls))
 }

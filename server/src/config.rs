@@ -9,6 +9,7 @@ use onshi_domain::ids::CheckDigits;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use onshi_domain::fees::FeeRules;
 use onshi_domain::result_codes::{ResultCodes, ResultKey};
 
 use crate::store::{Compression, StoreOptions};
@@ -47,6 +48,8 @@ pub enum ConfigError {
     AdminMissingTls,
     #[error("result codes file {0}: {1}")]
     ResultCodes(PathBuf, String),
+    #[error("fee rules file {0}: {1}")]
+    FeeRules(PathBuf, String),
 }
 
 /// The whole configuration. Every field has a default, so an empty file is valid for a
@@ -72,6 +75,9 @@ pub struct Config {
     pub clock_offset_seconds: i64,
     /// A result-codes table (see result-codes.toml) replacing the built-in codes and messages.
     pub result_codes: Option<PathBuf>,
+    /// A fee-rules table (see fee-rules.toml and docs/fees.md) replacing the built-in one; a file
+    /// that does not pass the table's checks stops the server at start.
+    pub fee_rules: Option<PathBuf>,
     pub admin: AdminConfig,
     pub journal: JournalConfig,
     pub limits: LimitsConfig,
@@ -168,7 +174,8 @@ pub struct LimitsConfig {
     pub stream_lifetime_seconds: u64,
     /// The largest request message of every method but the two below, in bytes.
     pub max_message_bytes: usize,
-    /// The largest BulkConfirmUpload (10,000 search infos) and RegisterReferenceNumbers message.
+    /// The largest BulkConfirmUpload (10,000 search infos), RegisterReferenceNumbers and
+    /// ComputeAdditions (100,000 visits) message.
     pub max_bulk_message_bytes: usize,
 }
 
@@ -250,6 +257,7 @@ impl Default for Config {
             bulk_processing_seconds: 3,
             clock_offset_seconds: 0,
             result_codes: None,
+            fee_rules: None,
             admin: AdminConfig::default(),
             journal: JournalConfig::default(),
             limits: LimitsConfig::default(),
@@ -309,6 +317,18 @@ impl Config {
         Ok(table)
     }
 
+    /// The fee rules in effect: the built-in table, or the configured file's (checked whole).
+    pub fn fee_rules(&self) -> Result<FeeRules, ConfigError> {
+        let Some(path) = &self.fee_rules else {
+            return FeeRules::builtin()
+                .cloned()
+                .map_err(|e| ConfigError::FeeRules("fee-rules.toml".into(), e.to_string()));
+        };
+        let bad = |m: String| ConfigError::FeeRules(path.clone(), m);
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        FeeRules::from_toml(&text).map_err(|e| bad(e.to_string()))
+    }
+
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions {
             block_cache_bytes: self.store.block_cache_mb << 20,
@@ -343,6 +363,23 @@ mod tests {
         apply_result_codes(&mut edited, "[certificate_revoked]\ncode = \"E1\"\nmessage = \"x\"\n").expect("parses");
         assert_eq!(edited.get(ResultKey::CertificateRevoked).code, "E1");
         assert!(apply_result_codes(&mut edited, "[nonsense]\ncode = \"1\"\nmessage = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn a_fee_rules_file_replaces_the_table_and_a_bad_one_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("fee-rules.toml");
+        let mut c = Config { fee_rules: Some(path.clone()), ..Config::default() };
+        assert!(matches!(c.fee_rules(), Err(ConfigError::FeeRules(..))), "a missing file is refused");
+        let shipped = include_str!("../../fee-rules.toml");
+        std::fs::write(&path, shipped.replacen("points = 7", "points = 8", 1)).expect("write");
+        let edited = c.fee_rules().expect("an edited table loads");
+        assert_eq!(edited.rules()[0].points, 8);
+        std::fs::write(&path, shipped.replacen("points = 7", "points = 0", 1)).expect("write");
+        let err = c.fee_rules().expect_err("0 points is refused").to_string();
+        assert!(err.contains("fee-rules.toml"), "{err}");
+        c.fee_rules = None;
+        assert_eq!(c.fee_rules().expect("built in").rules().len(), FeeRules::builtin().expect("valid").rules().len());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_terminals;
 pub mod faults;
+pub mod fees_cli;
 pub mod journal;
 pub mod limits;
 pub mod metrics;

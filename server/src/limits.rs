@@ -42,7 +42,8 @@ impl MessageLimits {
     pub fn for_path(&self, path: &str) -> usize {
         match path {
             "/onshi.v1.QualificationService/BulkConfirmUpload"
-            | "/onshi.v1.QualificationService/RegisterReferenceNumbers" => self.bulk_bytes,
+            | "/onshi.v1.QualificationService/RegisterReferenceNumbers"
+            | "/onshi.v1.FeeService/ComputeAdditions" => self.bulk_bytes,
             p if p.starts_with("/grpc.") => SMALL_SERVICE_BYTES.min(self.default_bytes),
             _ => self.default_bytes,
         }
@@ -289,6 +290,8 @@ mod tests {
     fn bulk_methods_get_the_bulk_limit_and_others_the_default() {
         let l = MessageLimits { default_bytes: 64 << 10, bulk_bytes: 4 << 20 };
         assert_eq!(l.for_path("/onshi.v1.QualificationService/BulkConfirmUpload"), 4 << 20);
+        assert_eq!(l.for_path("/onshi.v1.FeeService/ComputeAdditions"), 4 << 20);
+        assert_eq!(l.for_path("/onshi.v1.FeeService/UsageRate"), 64 << 10);
         assert_eq!(l.for_path("/onshi.v1.QualificationService/ConfirmByCard"), 64 << 10);
         assert_eq!(l.for_path("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"), 8 << 10);
     }

@@ -1,4 +1,4 @@
-//! The `onshi-server` command: demo, serve, seed, pki, people, healthcheck.
+//! The `onshi-server` command: demo, serve, seed, pki, people, healthcheck, verify-log, fees.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -130,6 +130,9 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
     },
+    /// Fee additions over a running server's FeeService, as tables: compute, usage-rate, estimate,
+    /// subsidy. The defaults ask the demo (127.0.0.1:50051, onshi-demo/pki) as its clinic.
+    Fees(onshi_server::fees_cli::FeesArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -413,6 +416,10 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
         }
         Command::Healthcheck { target, cacert, cert, key, plaintext } => {
             healthcheck(&target, cacert, cert, key, plaintext).await
+        }
+        Command::Fees(args) => {
+            print!("{}", onshi_server::fees_cli::run(args).await?);
+            Ok(ExitCode::SUCCESS)
         }
         Command::VerifyLog { data_dir } => {
             let handle = onshi_server::store::StoreHandle::open(&data_dir, Default::default())?;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use onshi_proto::served::access_history_service_server::AccessHistoryServiceServer;
 use onshi_proto::served::admin_service_server::AdminServiceServer;
 use onshi_proto::served::checkup_service_server::CheckupServiceServer;
+use onshi_proto::served::fee_service_server::FeeServiceServer;
 use onshi_proto::served::medication_service_server::MedicationServiceServer;
 use onshi_proto::served::qualification_service_server::QualificationServiceServer;
 use thiserror::Error;
@@ -19,6 +20,7 @@ use crate::limits::{MessageLimits, RequestLimitsLayer};
 use crate::service::App;
 use crate::service::access_history::AccessHistory;
 use crate::service::admin::Admin;
+use crate::service::fees::Fees;
 use crate::service::medical::{Checkup, Medication};
 use crate::service::qualification::Qualification;
 use crate::transport;
@@ -95,6 +97,7 @@ pub async fn run(
                 "onshi.v1.MedicationService",
                 "onshi.v1.CheckupService",
                 "onshi.v1.AccessHistoryService",
+                "onshi.v1.FeeService",
             ] {
                 health_reporter.set_service_status(name, status).await;
             }
@@ -114,7 +117,10 @@ pub async fn run(
         MedicationServiceServer::new(Medication(app.clone())).max_decoding_message_size(messages.default_bytes);
     let checkup = CheckupServiceServer::new(Checkup(app.clone())).max_decoding_message_size(messages.default_bytes);
     let access_history =
-        AccessHistoryServiceServer::new(AccessHistory(app)).max_decoding_message_size(messages.default_bytes);
+        AccessHistoryServiceServer::new(AccessHistory(app.clone())).max_decoding_message_size(messages.default_bytes);
+    // ComputeAdditions takes up to 100,000 visits: the bulk limit.
+    let fees =
+        FeeServiceServer::new(Fees(app)).max_decoding_message_size(messages.bulk_bytes.max(messages.default_bytes));
     let served = Server::builder()
         .max_concurrent_streams(limits.max_concurrent_streams)
         .http2_max_header_list_size(limits.max_header_list_bytes)
@@ -127,6 +133,7 @@ pub async fn run(
         .add_service(medication)
         .add_service(checkup)
         .add_service(access_history)
+        .add_service(fees)
         .serve_with_incoming_shutdown(transport::incoming(listener, tls, limits.max_connections_per_peer), shutdown)
         .await;
     // Abort is asynchronous: wait for the task to be dropped, so that when `run` returns it no

@@ -17,7 +17,9 @@ use prost::Message;
 
 use super::App;
 use super::errors::{ServiceError, Violations};
-use super::qualification::{MAX_FREE_TEXT_CHARS, body, consent_flag, parse_search, result_header, validate_header};
+use super::qualification::{
+    InsuredAsk, MAX_FREE_TEXT_CHARS, body, consent_flag, parse_search, result_header, validate_header,
+};
 use crate::auth::Caller;
 use crate::store::values::BulkJob;
 use crate::store::{ChangeSet, StoreError};
@@ -91,9 +93,14 @@ impl App {
                 );
             }
             let unit_body = match (v.finish(), query) {
-                (Ok(()), Some((query, _))) => {
-                    self.insured_body(caller, now, header.date, &query, limit, &mut changes)?
-                }
+                (Ok(()), Some((query, _))) => self.insured_body(
+                    caller,
+                    now,
+                    header.date,
+                    &query,
+                    InsuredAsk { limit_consent: limit, record_confirmation: false },
+                    &mut changes,
+                )?,
                 (result, _) => {
                     let detail = match result {
                         Err(ServiceError::BadRequest(fields)) => {

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod bulk;
 pub mod convert;
 pub mod errors;
+pub mod fees;
 pub mod medical;
 pub mod qualification;
 pub mod reference;
@@ -52,6 +53,8 @@ pub struct App {
     pub limits: Arc<crate::config::LimitsConfig>,
     /// Revoked client certificates, checked on every call.
     pub revocations: Arc<crate::auth::Revocations>,
+    /// The fee-addition rules in effect (FeeService).
+    pub fee_rules: Arc<onshi_domain::fees::FeeRules>,
 }
 
 /// Readiness: the facility API answers once the store is seeded; health says SERVING when it is

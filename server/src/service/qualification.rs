@@ -5,7 +5,8 @@
 //! A card confirmation is: authorize the caller (connection identity + allow-list, lock-free),
 //! validate the request, one point read of the serial (the value holds the person's
 //! qualifications encoded ready to serve), pick the qualification in force on the confirmation
-//! date, record the consents given at the reader (and any certificate disclosed) in one write, and
+//! date, record the confirmation (for the fee additions, [`super::fees`]) and the consents given at
+//! the reader (and any certificate disclosed) in one write, and
 //! answer with the stored bytes plus the per-request fields appended — no decoding or re-encoding
 //! of the stored result.
 
@@ -37,6 +38,7 @@ use super::App;
 use super::convert::{self, ConsentFields, ConsentTimes};
 use super::errors::{ServiceError, Violations};
 use crate::auth::{Caller, check_request_facility};
+use crate::store::keys::ConfirmedBy;
 use crate::store::values::{AccessRecord, CardValue, ConsentValue, QualificationRecord, ResultParts};
 use crate::store::{CardLookup, ChangeSet, StoreError, keys};
 
@@ -220,6 +222,16 @@ pub(crate) fn parse_search(
     Some((InsuredQuery { prefix: keys::insured_prefix(&insurer, &symbol, &number, birthdate), branch }, birthdate))
 }
 
+/// What an insured-number confirmation asks besides the numbers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InsuredAsk {
+    /// The limit-certificate consent flag.
+    pub limit_consent: Option<bool>,
+    /// Whether the confirmation is a fact for the fee additions (a single confirmation is; a
+    /// 一括照会 unit, a check ahead of the visit, is not).
+    pub record_confirmation: bool,
+}
+
 /// Who a search identifies.
 pub(crate) enum PersonMatch {
     None,
@@ -256,9 +268,10 @@ impl App {
         now: JstDateTime,
         date: Date,
         query: &InsuredQuery,
-        limit_consent: Option<bool>,
+        ask: InsuredAsk,
         changes: &mut ChangeSet,
     ) -> Result<QualificationConfirmationBody, ServiceError> {
+        let InsuredAsk { limit_consent, record_confirmation } = ask;
         let stored = self.lookup(query)?;
         let mut matches = Vec::with_capacity(stored.len());
         for bytes in &stored {
@@ -266,6 +279,20 @@ impl App {
             if let Some(validity) = record.span.validity_on(date) {
                 matches.push((record, validity));
             }
+        }
+        // A confirmation of one person is a fact the fee additions count (several people
+        // matching identify nobody).
+        if record_confirmation
+            && let Some((first, _)) = matches.first()
+            && matches.iter().all(|(r, _)| r.person == first.person)
+        {
+            changes.confirmation(
+                &caller.code,
+                now.date(),
+                first.person,
+                ConfirmedBy::InsuredNumbers,
+                now.unix_seconds(),
+            );
         }
         let consents = ConsentFields {
             limit_certificate: limit_consent.map(|given| ConsentTimes { given, at: now, until: now }),
@@ -343,7 +370,14 @@ impl App {
             return Err(ServiceError::BadRequest(vec![(P.to_owned(), "is invalid".to_owned())]));
         };
         let mut changes = ChangeSet::default();
-        let body = self.insured_body(caller, now, header.date, &query, limit_consent, &mut changes)?;
+        let body = self.insured_body(
+            caller,
+            now,
+            header.date,
+            &query,
+            InsuredAsk { limit_consent, record_confirmation: true },
+            &mut changes,
+        )?;
         self.store.get().commit(changes)?;
         Ok(response(caller, &header, now, ReferenceClassification::InsuredNumber, body))
     }
@@ -417,15 +451,19 @@ impl App {
         for bytes in &card.records {
             records.push(QualificationRecord::decode(bytes).map_err(StoreError::from)?);
         }
+        // The confirmation itself is a fact the fee additions count, recorded (with the consents
+        // below) before the answer goes out: one more put in the same batch, no read.
+        let now_secs = now.unix_seconds();
+        let mut changes = ChangeSet::default();
+        changes.confirmation(&caller.code, now.date(), card.person, ConfirmedBy::Card, now_secs);
         let spans: Vec<Span> = records.iter().map(|r| r.span).collect();
         let Some((chosen_index, validity)) = card_choice(&spans, header.date) else {
+            store.commit(changes)?;
             return Ok(answer(body(status, notice, Some(QualificationValidity::NotFound), Vec::new())));
         };
 
         // Record what the patient consented to (and any certificate it discloses) before
         // answering: an acknowledged consent is durable.
-        let now_secs = now.unix_seconds();
-        let mut changes = ChangeSet::default();
         let mut fields = ConsentFields::default();
         for (kind, given) in chosen {
             let Some(given) = given else { continue };

@@ -64,6 +64,10 @@ impl Subject for served::ListAccessHistoryRequest {
     }
 }
 impl Subject for served::BulkConfirmUploadRequest {}
+impl Subject for served::ComputeAdditionsRequest {}
+impl Subject for served::UsageRateRequest {}
+impl Subject for served::EstimateAdditionsRequest {}
+impl Subject for served::EstimateSubsidyRequest {}
 impl Subject for served::BulkConfirmDownloadRequest {}
 impl Subject for served::RegisterReferenceNumberRequest {}
 impl Subject for served::RegisterReferenceNumbersRequest {}
@@ -107,6 +111,10 @@ impl Answer for served::GetSpecificHealthCheckupInfoResponse {
     }
 }
 impl Answer for served::ListAccessHistoryResponse {}
+impl Answer for served::ComputeAdditionsResponse {}
+impl Answer for served::UsageRateResponse {}
+impl Answer for served::EstimateAdditionsResponse {}
+impl Answer for served::EstimateSubsidyResponse {}
 
 fn unavailable(message: &str) -> Status {
     let details = ErrorDetails::with_error_info("UNAVAILABLE", ERROR_DOMAIN, HashMap::new());

@@ -43,6 +43,11 @@ pub const CF_MEDICATION_RECORDS: &str = "medication_records";
 /// Checkups added through the admin API. Key: person id (u64 BE) | date (YYYYMMDD) | sequence
 /// (u64 BE) → encoded onshi.v1.SpecificHealthCheckupInfo.
 pub const CF_CHECKUP_RECORDS: &str = "checkup_records";
+/// Qualification confirmations, the facts fee additions are judged on (FeeService). Key: facility
+/// code (10) | the JST day (YYYYMMDD as u32 BE) | person id (u64 BE) | how (u8, see
+/// [`ConfirmedBy`]) → `values::ConfirmationFact` (the latest confirmation's time): one facility's
+/// days sort together, so a month's confirmations are one range and a visit's are point reads.
+pub const CF_CONFIRMATIONS: &str = "confirmations";
 /// Store-wide metadata. Keys: the `META_*` constants.
 pub const CF_META: &str = "meta";
 
@@ -62,6 +67,7 @@ pub const ALL_CFS: &[&str] = &[
     CF_PERSONS,
     CF_MEDICATION_RECORDS,
     CF_CHECKUP_RECORDS,
+    CF_CONFIRMATIONS,
 ];
 
 /// The population the store was seeded with (JSON); written last, so its presence means the
@@ -184,6 +190,69 @@ pub fn medical_record(person: PersonId, date: Date, sequence: u64) -> Vec<u8> {
     k
 }
 
+/// How a qualification was confirmed: the last byte of a confirmation key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConfirmedBy {
+    /// マイナ保険証: the card at the reader.
+    Card,
+    /// The insurance card's numbers.
+    InsuredNumbers,
+}
+
+impl ConfirmedBy {
+    pub fn tag(self) -> u8 {
+        match self {
+            ConfirmedBy::Card => 1,
+            ConfirmedBy::InsuredNumbers => 2,
+        }
+    }
+
+    pub fn from_tag(tag: u8) -> Option<ConfirmedBy> {
+        match tag {
+            1 => Some(ConfirmedBy::Card),
+            2 => Some(ConfirmedBy::InsuredNumbers),
+            _ => None,
+        }
+    }
+}
+
+/// Length of a confirmation key.
+pub const CONFIRMATION_KEY_LEN: usize = 23;
+
+/// Confirmation key.
+pub fn confirmation(facility: &MedicalInstitutionCode, day: Date, person: PersonId, by: ConfirmedBy) -> [u8; 23] {
+    let mut k = [0u8; CONFIRMATION_KEY_LEN];
+    k[..10].copy_from_slice(facility.as_bytes());
+    k[10..14].copy_from_slice(&day.to_u32().to_be_bytes());
+    k[14..22].copy_from_slice(&person.0.to_be_bytes());
+    k[22] = by.tag();
+    k
+}
+
+/// The first key of a facility's confirmations on `day` (every later day sorts after it).
+pub fn confirmations_from(facility: &MedicalInstitutionCode, day: Date) -> [u8; 14] {
+    let mut k = [0u8; 14];
+    k[..10].copy_from_slice(facility.as_bytes());
+    k[10..].copy_from_slice(&day.to_u32().to_be_bytes());
+    k
+}
+
+/// The day, person and method of a confirmation key.
+pub fn parse_confirmation(key: &[u8]) -> Option<(Date, PersonId, ConfirmedBy)> {
+    if key.len() != CONFIRMATION_KEY_LEN {
+        return None;
+    }
+    let day = Date::from_u32(u32::from_be_bytes(key[10..14].try_into().ok()?))?;
+    let person = PersonId(u64::from_be_bytes(key[14..22].try_into().ok()?));
+    Some((day, person, ConfirmedBy::from_tag(key[22])?))
+}
+
+/// The access-log keys of a person's records from `from_millis` (inclusive) to `to_millis`
+/// (exclusive), as (first key, upper bound): newest first, like the log.
+pub fn access_range(person: PersonId, from_millis: i64, to_millis: i64) -> ([u8; 24], [u8; 24]) {
+    (access(person, to_millis - 1, 0), access(person, from_millis - 1, 0))
+}
+
 /// The high-water mark (next number, u64 BE) of ids handed out by the admin API (persons,
 /// generated card serials); merged with "largest wins" (see `sequence`).
 pub const META_ADMIN_SEQUENCE: &[u8] = b"admin_sequence";
@@ -223,6 +292,33 @@ mod tests {
         assert!(access(p, 2_000, 0) < access(p, 1_000, 0));
         assert!(access(p, 1_000, 5) < access(PersonId(10), 9_000, 0));
         assert!(access(p, 1_000, 1).starts_with(&access_prefix(p)));
+    }
+
+    #[test]
+    fn confirmation_keys_sort_by_facility_then_day_and_parse_back() {
+        let clinic = MedicalInstitutionCode::parse("1312345679", CheckDigits::Strict).expect("valid");
+        let other = MedicalInstitutionCode::parse("1342345673", CheckDigits::Strict).expect("valid");
+        let (d1, d2) = (Date::new(2024, 7, 3).expect("date"), Date::new(2024, 7, 4).expect("date"));
+        let k = confirmation(&clinic, d1, PersonId(u64::MAX), ConfirmedBy::InsuredNumbers);
+        assert!(k < confirmation(&clinic, d2, PersonId(0), ConfirmedBy::Card));
+        assert!(k.starts_with(&confirmations_from(&clinic, d1)));
+        assert!(k[..] < confirmations_from(&clinic, d2)[..]);
+        assert!(
+            confirmation(&clinic, d2, PersonId(1), ConfirmedBy::Card)
+                < confirmation(&other, d1, PersonId(1), ConfirmedBy::Card)
+        );
+        assert_eq!(parse_confirmation(&k), Some((d1, PersonId(u64::MAX), ConfirmedBy::InsuredNumbers)));
+        assert_eq!(parse_confirmation(&k[..22]), None);
+    }
+
+    #[test]
+    fn an_access_range_holds_the_records_of_its_span_only() {
+        let p = PersonId(9);
+        let (first, upper) = access_range(p, 10_000, 20_000);
+        for (millis, inside) in [(9_999, false), (10_000, true), (19_999, true), (20_000, false)] {
+            let k = access(p, millis, 7);
+            assert_eq!(first <= k && k < upper, inside, "{millis}");
+        }
     }
 
     #[test]

@@ -28,9 +28,10 @@ use rocksdb::{
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use self::keys::ConfirmedBy;
 use self::locks::{PersonGuard, RecordLocks};
 use self::sequence::{Allocated, Sequence};
-use self::values::{AccessRecord, CardValue, ChainHead, ConsentValue, CorruptValue, RevokedCard};
+use self::values::{AccessRecord, CardValue, ChainHead, ConfirmationFact, ConsentValue, CorruptValue, RevokedCard};
 
 /// Store failures. None of them is the caller's fault; the service reports them as INTERNAL.
 #[derive(Debug, Error)]
@@ -117,10 +118,11 @@ pub struct PersonEntries {
     pub index: Vec<(Vec<u8>, [u8; 9])>,
 }
 
-/// Everything one call changes, written as one atomic batch: consents given, disclosures to
-/// record, reference numbers set or removed, bulk jobs stored.
+/// Everything one call changes, written as one atomic batch: confirmations and consents given,
+/// disclosures to record, reference numbers set or removed, bulk jobs stored.
 #[derive(Debug, Default)]
 pub struct ChangeSet {
+    confirmations: Vec<([u8; keys::CONFIRMATION_KEY_LEN], ConfirmationFact)>,
     consents: Vec<(MedicalInstitutionCode, PersonId, ConsentKind, ConsentValue)>,
     withdrawn: Vec<(MedicalInstitutionCode, PersonId, ConsentKind)>,
     access: Vec<(PersonId, AccessRecord)>,
@@ -129,6 +131,19 @@ pub struct ChangeSet {
 }
 
 impl ChangeSet {
+    /// Records that `facility` confirmed `person`'s qualification on `day` (JST), at unix second
+    /// `at`: a blind put, the day's latest confirmation of that kind wins.
+    pub fn confirmation(
+        &mut self,
+        facility: &MedicalInstitutionCode,
+        day: Date,
+        person: PersonId,
+        by: ConfirmedBy,
+        at: i64,
+    ) {
+        self.confirmations.push((keys::confirmation(facility, day, person, by), ConfirmationFact { at }));
+    }
+
     pub fn consent(
         &mut self,
         facility: MedicalInstitutionCode,
@@ -161,7 +176,8 @@ impl ChangeSet {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.consents.is_empty()
+        self.confirmations.is_empty()
+            && self.consents.is_empty()
             && self.withdrawn.is_empty()
             && self.access.is_empty()
             && self.reference_numbers.is_empty()
@@ -357,6 +373,12 @@ impl Store {
             return Ok(());
         }
         let mut batch = WriteBatch::default();
+        if !changes.confirmations.is_empty() {
+            let cf = self.cf(keys::CF_CONFIRMATIONS)?;
+            for (key, fact) in &changes.confirmations {
+                batch.put_cf(cf, key, fact.encode());
+            }
+        }
         if !changes.consents.is_empty() || !changes.withdrawn.is_empty() {
             let cf = self.cf(keys::CF_CONSENTS)?;
             for (facility, person, kind, value) in &changes.consents {
@@ -467,6 +489,65 @@ impl Store {
             last_key = Some(k.to_vec());
         }
         Ok((out, None))
+    }
+
+    /// A person's access records from unix second `from` (inclusive) to `to` (exclusive), newest
+    /// first.
+    pub fn access_records_between(
+        &self,
+        person: PersonId,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<AccessRecord>, StoreError> {
+        let cf = self.cf(keys::CF_ACCESS_LOG)?;
+        let (first, upper) = keys::access_range(person, from.max(0) * 1000, to.max(0) * 1000);
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(upper.to_vec());
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&first, Direction::Forward)) {
+            out.push(serde_json::from_slice(&item?.1)?);
+        }
+        Ok(out)
+    }
+
+    /// When `facility` last confirmed `person` on `day` by card and by insured numbers (unix
+    /// seconds): two point reads.
+    pub fn confirmations_of(
+        &self,
+        facility: &MedicalInstitutionCode,
+        day: Date,
+        person: PersonId,
+    ) -> Result<(Option<i64>, Option<i64>), StoreError> {
+        let cf = self.cf(keys::CF_CONFIRMATIONS)?;
+        let read = |by| -> Result<Option<i64>, StoreError> {
+            match self.db.get_pinned_cf(cf, keys::confirmation(facility, day, person, by))? {
+                Some(v) => Ok(Some(ConfirmationFact::decode(&v)?.at)),
+                None => Ok(None),
+            }
+        };
+        Ok((read(ConfirmedBy::Card)?, read(ConfirmedBy::InsuredNumbers)?))
+    }
+
+    /// Every confirmation `facility` recorded from `from` to `to` (days, inclusive), in key
+    /// order: day by day, person by person.
+    pub fn confirmations_between(
+        &self,
+        facility: &MedicalInstitutionCode,
+        from: Date,
+        to: Date,
+        mut visit: impl FnMut(Date, PersonId, ConfirmedBy),
+    ) -> Result<(), StoreError> {
+        let cf = self.cf(keys::CF_CONFIRMATIONS)?;
+        let first = keys::confirmations_from(facility, from);
+        let mut ro = ReadOptions::default();
+        let after = to.add_days(1).unwrap_or(to);
+        ro.set_iterate_upper_bound(keys::confirmations_from(facility, after).to_vec());
+        for item in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&first, Direction::Forward)) {
+            let (k, _) = item?;
+            let (day, person, by) = keys::parse_confirmation(&k).ok_or(CorruptValue { what: "confirmation key" })?;
+            visit(day, person, by);
+        }
+        Ok(())
     }
 
     /// Every access record with its key, person by person (in key order), and each person's

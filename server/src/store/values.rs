@@ -227,6 +227,31 @@ impl ConsentValue {
     }
 }
 
+/// A qualification confirmation recorded for fee additions: when (the latest of its day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfirmationFact {
+    /// Unix seconds.
+    pub at: i64,
+}
+
+impl ConfirmationFact {
+    pub fn encode(&self) -> [u8; 9] {
+        let mut out = [0u8; 9];
+        out[0] = VERSION;
+        out[1..].copy_from_slice(&self.at.to_be_bytes());
+        out
+    }
+
+    pub fn decode(b: &[u8]) -> Result<ConfirmationFact, CorruptValue> {
+        match b {
+            [VERSION, rest @ ..] if rest.len() == 8 => Ok(ConfirmationFact {
+                at: i64::from_be_bytes(rest.try_into().map_err(|_| CorruptValue { what: "confirmation" })?),
+            }),
+            _ => Err(CorruptValue { what: "confirmation" }),
+        }
+    }
+}
+
 /// Concatenates parts into one buffer with room for `extra` more bytes.
 pub fn concat_with_capacity(parts: &[&[u8]], extra: usize) -> BytesMut {
     let mut b = BytesMut::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + extra);
@@ -274,6 +299,9 @@ mod tests {
         assert_eq!(RevokedCard::decode(&r.encode()).expect("decodes"), r);
         let c = ConsentValue { given_at: 1_700_000_000, available_until: 1_700_086_400 };
         assert_eq!(ConsentValue::decode(&c.encode()).expect("decodes"), c);
+        let f = ConfirmationFact { at: 1_720_000_000 };
+        assert_eq!(ConfirmationFact::decode(&f.encode()).expect("decodes"), f);
+        assert!(ConfirmationFact::decode(&f.encode()[..8]).is_err());
     }
 }
 

@@ -770,6 +770,7 @@ async fn reflection_lists_every_service() {
         "onshi.v1.MedicationService",
         "onshi.v1.CheckupService",
         "onshi.v1.AccessHistoryService",
+        "onshi.v1.FeeService",
         "grpc.health.v1.Health",
     ] {
         assert!(facility.contains(&expected.to_owned()), "{expected} in {facility:?}");

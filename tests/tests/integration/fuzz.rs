@@ -5,12 +5,14 @@
 use onshi_proto::served::access_history_service_server::AccessHistoryService;
 use onshi_proto::served::admin_service_server::AdminService;
 use onshi_proto::served::checkup_service_server::CheckupService;
+use onshi_proto::served::fee_service_server::FeeService;
 use onshi_proto::served::medication_service_server::MedicationService;
 use onshi_proto::served::qualification_service_server::QualificationService;
 use onshi_proto::served::{self as pb, person_ref::By};
 use onshi_server::auth::{ConnIdentity, FACILITY_HEADER};
 use onshi_server::service::access_history::AccessHistory;
 use onshi_server::service::admin::Admin;
+use onshi_server::service::fees::Fees;
 use onshi_server::service::medical::{Checkup, Medication};
 use onshi_server::service::qualification::Qualification;
 use proptest::prelude::*;
@@ -164,6 +166,40 @@ fn facility_requests_with_arbitrary_fields() {
             pb::GetSpecificHealthCheckupInfoRequest { message_header: h.clone(), patient_search_info: Some(patient(s.clone())) })))?;
         f.run(AccessHistory(app.clone()).list_access_history(facility_request(pb::ListAccessHistoryRequest {
             certificate_serial_number: serial.clone(), page_size: n.len() as i32 - 3, page_token: token.clone() })))?;
+        let fees = Fees(app.clone());
+        let patients = [
+            pb::fee_patient::Patient::CertificateSerialNumber(serial.clone()),
+            pb::fee_patient::Patient::Insured(patient(s.clone())),
+        ];
+        f.run(fees.compute_additions(facility_request(pb::ComputeAdditionsRequest {
+            from_date: months.0.clone(),
+            to_date: flags[0].clone(),
+            visits: patients.into_iter().map(|p| pb::FeeVisit {
+                patient: Some(pb::FeePatient { patient: Some(p) }),
+                date: flags[1].clone(),
+                kind: n.len() as i32 % 5 - 1,
+                outpatient_care: token.len() % 2 == 1,
+            }).collect(),
+            notifications: vec![pb::FeeNotification { addition: flags[2].clone(), from_date: flags[3].clone(), tier: flags[4].clone() }],
+            e_prescription: token.len() % 3 == 0,
+        })))?;
+        f.run(fees.usage_rate(facility_request(pb::UsageRateRequest {
+            claim_month: months.1.clone(), from_month: months.0.clone(), to_month: flags[5].clone(), e_prescription: false })))?;
+        let count = |t: &str| t.len() as u32 * 7;
+        f.run(fees.estimate_additions(facility_request(pb::EstimateAdditionsRequest {
+            department: n.len() as i32 % 5 - 1,
+            counts: Some(if token.len() % 2 == 0 {
+                pb::estimate_additions_request::Counts::PerDay(pb::PatientsPerDay {
+                    patients: count(&flags[0]), first_visits: count(&flags[1]), revisits: count(&flags[2]), days_per_month: count(&flags[3]) })
+            } else {
+                pb::estimate_additions_request::Counts::PerMonth(pb::PatientsPerMonth { patients: count(&flags[0]), counted: count(&flags[1]) })
+            }),
+            card_holding_rate_hundredths: count(&serial) * 100,
+            rules_date: months.0.clone(),
+        })))?;
+        f.run(fees.estimate_subsidy(facility_request(pb::EstimateSubsidyRequest {
+            facility: n.len() as i32 % 6 - 1, card_readers: count(&token) % 5, eligible_cost_yen: u64::from(count(&serial)) * 1000,
+            readers_applied_on: months.0.clone(), installed_on: months.1.clone(), subsidy_applied_on: flags[0].clone() })))?;
     });
     f.runtime.block_on(f.server.stop());
 }

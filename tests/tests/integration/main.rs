@@ -8,6 +8,7 @@ mod bulk;
 mod common;
 mod concurrency;
 mod crash_loop;
+mod fees;
 mod fuzz;
 mod history;
 mod hostile;
