@@ -206,7 +206,13 @@ pub struct Store {
     cf_options: Vec<(&'static str, Options)>,
     /// The shared block cache; kept alive and measurable.
     _cache: Cache,
+    /// Confirmation facts this store has written: a patient's repeat confirmations at a facility
+    /// on one day are the same fact, so their write is skipped (lock-free; see `commit`).
+    recorded_facts: papaya::HashSet<[u8; keys::CONFIRMATION_KEY_LEN]>,
 }
+
+/// Past this many remembered facts the set starts again (it only saves rewrites).
+const MAX_REMEMBERED_FACTS: usize = 2_000_000;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -277,6 +283,7 @@ impl Store {
             any_reference_numbers: std::sync::atomic::AtomicBool::new(false),
             cf_options,
             _cache: cache,
+            recorded_facts: papaya::HashSet::new(),
         };
         store.check_schema()?;
         let cf = store.cf(keys::CF_REFERENCE_NUMBERS)?;
@@ -368,7 +375,13 @@ impl Store {
     }
 
     /// Writes everything a call changes in one atomic batch (nothing for an empty set).
-    pub fn commit(&self, changes: ChangeSet) -> Result<(), StoreError> {
+    pub fn commit(&self, mut changes: ChangeSet) -> Result<(), StoreError> {
+        // A confirmation fact this store already wrote (same facility, day, person and method) is
+        // not written again: the fact is the day's, and the card path stays one read when a
+        // patient is confirmed twice. Remembered only after its batch is written, so an answer
+        // never goes out on a fact that is not durable.
+        let facts = self.recorded_facts.pin();
+        changes.confirmations.retain(|(key, _)| !facts.contains(key));
         if changes.is_empty() {
             return Ok(());
         }
@@ -438,6 +451,14 @@ impl Store {
             }
         }
         self.db.write_opt(batch, &self.write_opts)?;
+        if !changes.confirmations.is_empty() {
+            if self.recorded_facts.len() > MAX_REMEMBERED_FACTS {
+                facts.clear();
+            }
+            for (key, _) in &changes.confirmations {
+                facts.insert(*key);
+            }
+        }
         metrics::counter!("onshi_consents_written_total").increment(changes.consents.len() as u64);
         metrics::counter!("onshi_access_records_written_total").increment(changes.access.len() as u64);
         Ok(())
