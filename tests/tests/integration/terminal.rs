@@ -232,7 +232,7 @@ async fn every_scenario_person_in_shift_jis_and_utf8() {
         assert_eq!(text_at(&xml, &["MessageBody", "ProcessingResultCode"]), code, "{what}");
         assert_eq!(
             text_at(&xml, &["MessageBody", "QualificationConfirmSearchInfo", "ArbitraryIdentifier"])
-                .map(|s| s.len() > 0),
+                .map(|s| !s.is_empty()),
             Some(true),
             "{what}: the search info is echoed"
         );
