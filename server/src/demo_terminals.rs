@@ -12,6 +12,9 @@ use onshi_domain::facility::FacilityStatus;
 
 use crate::demo::DEMO_FACILITIES;
 
+/// The first terminal's Prometheus port (the others follow): beside the server's 8090.
+pub const METRICS_PORT: u16 = 8091;
+
 /// The running terminals.
 pub struct DemoTerminals {
     children: Vec<(String, tokio::process::Child)>,
@@ -41,7 +44,7 @@ impl DemoTerminals {
         write_samples(&root.join("samples")).map_err(|e| format!("samples: {e}"))?;
         let pki = data_dir.join("pki");
         let mut children = Vec::new();
-        for code in facilities() {
+        for (i, code) in facilities().enumerate() {
             let dir = root.join(code);
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             let log = std::fs::File::create(dir.join("terminal.log")).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -57,6 +60,8 @@ impl DemoTerminals {
                 .arg(pki.join(format!("{code}.pem")))
                 .arg("--key")
                 .arg(pki.join(format!("{code}.key")))
+                .arg("--metrics")
+                .arg(format!("127.0.0.1:{}", METRICS_PORT + i as u16))
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())
                 .stderr(log)
@@ -90,7 +95,15 @@ impl DemoTerminals {
         let clinic = DEMO_FACILITIES[0].code;
         let pki = data_dir.join("pki");
         let p = pki.display();
-        let list: Vec<String> = facilities().map(|c| format!("  {root}/{c}/  (req/ res/ face/)")).collect();
+        let list: Vec<String> = facilities()
+            .enumerate()
+            .map(|(i, c)| {
+                format!(
+                    "  {root}/{c}/  (req/ res/ face/; metrics http://127.0.0.1:{}/metrics)",
+                    METRICS_PORT + i as u16
+                )
+            })
+            .collect();
         format!(
             r#"Facility terminals (the folder exchange of 資格確認端末; answers in Shift_JIS):
 {list}

@@ -60,6 +60,9 @@ enum Command {
         /// Milliseconds between rescans of req/ (the fallback for missed events).
         #[arg(long, default_value_t = 1000)]
         rescan_ms: u64,
+        /// Serve Prometheus metrics (files by operation and outcome) on this loopback address.
+        #[arg(long)]
+        metrics: Option<std::net::SocketAddr>,
     },
     /// Put a My Number card on the reader: confirm it and write the face file.
     Tap {
@@ -126,7 +129,11 @@ fn main() -> ExitCode {
     };
     let result: Result<(), String> = runtime.block_on(async move {
         match cli.command {
-            Command::Run { connection, concurrency, rescan_ms } => {
+            Command::Run { connection, concurrency, rescan_ms, metrics } => {
+                if let Some(listen) = metrics {
+                    onshi_terminal::stats::serve_metrics(listen)?;
+                    eprintln!("onshi-terminal: metrics on http://{listen}/metrics");
+                }
                 let mut config = connection.config();
                 config.concurrency = concurrency;
                 config.rescan = Duration::from_millis(rescan_ms.max(10));

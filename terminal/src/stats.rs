@@ -1,5 +1,7 @@
-//! Counters of the files the terminal handled, by operation and outcome (for the log line at
-//! shutdown, and for anyone embedding the terminal).
+//! Counters of the files the terminal handled, by operation and outcome: kept here (for the log
+//! line at shutdown, and for anyone embedding the terminal) and, with `--metrics ADDR`, served to
+//! Prometheus as `onshi_terminal_files_total{operation, outcome}` (the recorder is a no-op
+//! without it).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,7 +17,39 @@ pub enum Outcome {
     Unreadable,
 }
 
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Refused => "refused",
+            Outcome::Unreadable => "unreadable",
+        }
+    }
+}
+
 const OUTCOMES: usize = 3;
+
+/// Serves the counters to Prometheus on `listen` (loopback only), at `/metrics`.
+pub fn serve_metrics(listen: std::net::SocketAddr) -> Result<(), String> {
+    if !listen.ip().is_loopback() {
+        return Err(format!("metrics listen on loopback addresses only; {listen} is not one"));
+    }
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(listen)
+        .install()
+        .map_err(|e| format!("metrics on {listen}: {e}"))?;
+    metrics::describe_counter!(
+        "onshi_terminal_files_total",
+        "Request files the terminal handled, by operation (file prefix) and outcome"
+    );
+    for op in Operation::ALL {
+        for outcome in [Outcome::Answered, Outcome::Refused, Outcome::Unreadable] {
+            metrics::counter!("onshi_terminal_files_total", "operation" => op.prefix(), "outcome" => outcome.name())
+                .absolute(0);
+        }
+    }
+    Ok(())
+}
 const OPERATIONS: usize = Operation::ALL.len() + 1;
 
 #[derive(Default)]
@@ -30,10 +64,15 @@ fn index(op: Option<Operation>) -> usize {
 impl Stats {
     pub fn count(&self, op: Operation, outcome: Outcome) {
         self.counts[index(Some(op))][outcome as usize].fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("onshi_terminal_files_total", "operation" => op.prefix(), "outcome" => outcome.name())
+            .increment(1);
     }
 
     pub fn count_unreadable(&self, op: Option<Operation>) {
         self.counts[index(op)][Outcome::Unreadable as usize].fetch_add(1, Ordering::Relaxed);
+        let operation = op.map_or("unknown", Operation::prefix);
+        metrics::counter!("onshi_terminal_files_total", "operation" => operation, "outcome" => "unreadable")
+            .increment(1);
     }
 
     /// How many files of `op` (None: of no known operation) ended with `outcome`.

@@ -709,3 +709,71 @@ async fn terminal_put_and_wait(folders: &Folders, name: &str) {
     std::fs::write(folders.req.join(name), single_request("UTF-8", CLINIC, &valid_search())).expect("write");
     wait_for(&folders.res.join(name.replace("req_", "res_")), Duration::from_secs(20)).await;
 }
+
+/// GET /metrics over a plain TCP connection.
+fn scrape(port: u16) -> Option<String> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    Some(body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_counts_its_files_for_prometheus() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let folders = Folders::under(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+    let mut child = std::process::Command::new(terminal_binary())
+        .args(["run", "--dir"])
+        .arg(dir.path())
+        .arg("--target")
+        .arg(server.addr.to_string())
+        .arg("--cacert")
+        .arg(server.pki.ca())
+        .arg("--cert")
+        .arg(server.pki.facility_cert(CLINIC))
+        .arg("--key")
+        .arg(server.pki.facility_key(CLINIC))
+        .arg("--metrics")
+        .arg(format!("127.0.0.1:{port}"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("terminal starts");
+    wait_for(&folders.req.join("."), Duration::from_secs(10)).await;
+    terminal_put_and_wait(&folders, "OQSsiquc01req_1.xml").await;
+    std::fs::write(folders.req.join("OQSsiquc01req_2.xml"), b"not xml").expect("write");
+    wait_for(&folders.res.join("OQSsiquc01req_2.err"), Duration::from_secs(20)).await;
+    let start = Instant::now();
+    let value = |text: &str, outcome: &str| -> Option<f64> {
+        let lines = text.lines().map(|l| Ok(l.to_owned()));
+        let scrape = prometheus_parse::Scrape::parse(lines).ok()?;
+        scrape
+            .samples
+            .iter()
+            .find(|s| {
+                s.metric == "onshi_terminal_files_total"
+                    && s.labels.get("operation") == Some("OQSsiquc01")
+                    && s.labels.get("outcome") == Some(outcome)
+            })
+            .and_then(|s| match s.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => Some(v),
+                _ => None,
+            })
+    };
+    loop {
+        let text = scrape(port).unwrap_or_default();
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+        if value(body, "answered") == Some(1.0) && value(body, "unreadable") == Some(1.0) {
+            assert_eq!(value(body, "refused"), Some(0.0));
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "metrics: {text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    server.stop().await;
+}
