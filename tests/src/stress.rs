@@ -261,6 +261,95 @@ impl Ledger {
     }
 
     /// The ledger an expected-state file describes.
+    /// Numbers handed out twice: a reception number to two acknowledged uploads, a person id
+    /// to two acknowledged new people (checked in memory, over everything).
+    pub fn duplicates(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for ack in &self.bulk {
+            *seen.entry(&ack.reception_number).or_default() += 1;
+        }
+        let mut dup: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+        dup.sort();
+        if !dup.is_empty() {
+            problems.push(format!(
+                "{} reception numbers were handed to more than one acknowledged upload (e.g. {:?})",
+                dup.len(),
+                dup.iter().take(3).collect::<Vec<_>>()
+            ));
+        }
+        let mut ids: HashMap<u64, &str> = HashMap::new();
+        for p in &self.persons {
+            if let Some(other) = ids.insert(p.person_id, &p.name) {
+                problems.push(format!("person id {} was handed to {other:?} and to {:?}", p.person_id, p.name));
+            }
+        }
+        problems
+    }
+
+    /// What a crash-loop cycle checks against the server: every entry `recent` (the cycle's own
+    /// writes) touched, in the state the whole ledger says, and about `older` entries of each
+    /// kind from earlier cycles, chosen by `salt` (a different sample every cycle). Uniqueness is
+    /// checked over the whole ledger with [`Ledger::duplicates`].
+    pub fn sample(&self, recent: &Ledger, older: usize, salt: u64) -> Ledger {
+        let keep = |key: u64, len: usize| {
+            let stride = (len / older.max(1)).max(1) as u64;
+            (key ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15) % stride == 0
+        };
+        let hash = |text: &str, n: u64| text.bytes().fold(n, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+        let split = |len: usize, recent: usize| len.saturating_sub(recent);
+        let from = split(self.bulk.len(), recent.bulk.len());
+        let bulk = self
+            .bulk
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| *i >= from || keep(hash(&a.reception_number, 0), from))
+            .map(|(_, a)| a.clone())
+            .collect();
+        let from = split(self.persons.len(), recent.persons.len());
+        let persons = self
+            .persons
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| *i >= from || keep(p.person_id, from))
+            .map(|(_, p)| p.clone())
+            .collect();
+        let cards = self
+            .cards
+            .iter()
+            .filter(|(k, _)| recent.cards.contains_key(k) || keep(**k, self.cards.len()))
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
+        let references = self
+            .references
+            .iter()
+            .filter(|(k, _)| recent.references.contains_key(k) || keep(hash(&k.0, k.1), self.references.len()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let reads = self
+            .reads
+            .iter()
+            .filter(|(k, _)| recent.reads.contains_key(k) || keep(hash(&k.0, k.1), self.reads.len()))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        let consents = self
+            .consents
+            .iter()
+            .filter(|k| recent.consents.contains(k) || keep(hash(&k.2, hash(&k.0, k.1)), self.consents.len()))
+            .cloned()
+            .collect();
+        Ledger {
+            bulk,
+            persons,
+            cards,
+            references,
+            reads,
+            consents,
+            failures: self.failures.clone(),
+            acknowledged: self.acknowledged,
+        }
+    }
+
     pub fn replay(path: &std::path::Path) -> Result<Ledger, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut ledger = Ledger::default();
@@ -783,7 +872,7 @@ fn refused(status: &tonic::Status) -> bool {
 /// Reads every acknowledged write back through the APIs and returns what is wrong (nothing
 /// when every write is there, unique and intact).
 pub async fn verify(target: &Target, ledger: &Ledger) -> Result<Vec<String>, String> {
-    let mut problems = Vec::new();
+    let mut problems = ledger.duplicates();
     verify_bulk(target, ledger, &mut problems).await?;
     verify_people(target, ledger, &mut problems).await?;
     verify_cards(target, ledger, &mut problems).await?;
@@ -794,19 +883,6 @@ pub async fn verify(target: &Target, ledger: &Ledger) -> Result<Vec<String>, Str
 }
 
 async fn verify_bulk(target: &Target, ledger: &Ledger, problems: &mut Vec<String>) -> Result<(), String> {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for ack in &ledger.bulk {
-        *seen.entry(&ack.reception_number).or_default() += 1;
-    }
-    let mut dup: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    dup.sort();
-    if !dup.is_empty() {
-        problems.push(format!(
-            "{} reception numbers were handed to more than one acknowledged upload (e.g. {:?})",
-            dup.len(),
-            dup.iter().take(3).collect::<Vec<_>>()
-        ));
-    }
     let mut clients = HashMap::new();
     for f in FACILITIES {
         clients.insert(f, QualificationServiceClient::new(target.facility(f).await?));
@@ -854,12 +930,6 @@ async fn get_person(
 
 async fn verify_people(target: &Target, ledger: &Ledger, problems: &mut Vec<String>) -> Result<(), String> {
     let mut admin = target.admin().await?;
-    let mut ids: HashMap<u64, &str> = HashMap::new();
-    for p in &ledger.persons {
-        if let Some(other) = ids.insert(p.person_id, &p.name) {
-            problems.push(format!("person id {} was handed to {other:?} and to {:?}", p.person_id, p.name));
-        }
-    }
     for p in &ledger.persons {
         match get_person(&mut admin, person_ref::By::PersonId(p.person_id)).await {
             Ok((_, json)) if json["name"] == p.name.as_str() => {}
