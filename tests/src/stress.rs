@@ -294,7 +294,7 @@ impl Ledger {
     pub fn sample(&self, recent: &Ledger, older: usize, salt: u64) -> Ledger {
         let keep = |key: u64, len: usize| {
             let stride = (len / older.max(1)).max(1) as u64;
-            (key ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15) % stride == 0
+            (key ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15).is_multiple_of(stride)
         };
         let hash = |text: &str, n: u64| text.bytes().fold(n, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
         let split = |len: usize, recent: usize| len.saturating_sub(recent);
@@ -1092,4 +1092,50 @@ async fn verify_consents(target: &Target, ledger: &Ledger, problems: &mut Vec<St
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(n: usize) -> BulkAck {
+        BulkAck {
+            facility: "1312345679".into(),
+            reception_number: format!("R{n:08}"),
+            arbitrary_identifiers: Vec::new(),
+        }
+    }
+
+    /// A cycle's sample holds every entry the cycle wrote and only a part of the older ones, a
+    /// different part for another salt; duplicates are found over the whole ledger.
+    #[test]
+    fn a_sample_keeps_the_cycle_and_some_of_the_past() {
+        let mut full = Ledger::default();
+        let mut recent = Ledger::default();
+        for n in 0..10_000 {
+            full.bulk.push(bulk(n));
+            full.references.insert(("1312345679".into(), n as u64), Written::default());
+        }
+        for n in 10_000..10_050 {
+            full.bulk.push(bulk(n));
+            recent.bulk.push(bulk(n));
+            full.references.insert(("1312345679".into(), n as u64), Written::default());
+            recent.references.insert(("1312345679".into(), n as u64), Written::default());
+        }
+        let a = full.sample(&recent, 300, 1);
+        let b = full.sample(&recent, 300, 2);
+        for n in 10_000..10_050 {
+            assert!(a.bulk.iter().any(|x| x.reception_number == format!("R{n:08}")), "recent upload {n} is checked");
+            assert!(a.references.contains_key(&("1312345679".to_owned(), n as u64)));
+        }
+        for s in [&a, &b] {
+            assert!((50 + 100..50 + 1_000).contains(&s.bulk.len()), "{} uploads", s.bulk.len());
+            assert!((50 + 100..50 + 1_000).contains(&s.references.len()), "{} references", s.references.len());
+        }
+        let names = |l: &Ledger| l.bulk.iter().map(|x| x.reception_number.clone()).collect::<HashSet<_>>();
+        assert_ne!(names(&a), names(&b), "another cycle checks other old entries");
+        assert!(full.duplicates().is_empty());
+        full.bulk.push(bulk(3));
+        assert_eq!(full.duplicates().len(), 1);
+    }
 }
