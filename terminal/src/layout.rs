@@ -33,6 +33,18 @@ pub fn result_header(out: &mut XmlOut, h: &ResultHeader, encoding: TextEncoding)
     out.close();
 }
 
+/// The fields of the shorter headers (一括照会 upload, 照会番号, 薬剤情報 / 特定健診), in order,
+/// inside an open MessageHeader: the caller closes it, after any fields of its own.
+pub fn short_header_fields(out: &mut XmlOut, h: &ResultHeader, encoding: TextEncoding) {
+    out.leaf("ProcessExecutionTime", &h.process_execution_time);
+    out.leaf("MedicalInstitutionCode", &h.medical_institution_code);
+    out.leaf("ArbitraryFileIdentifier", &h.arbitrary_file_identifier);
+    out.leaf("SegmentOfResult", &h.segment_of_result);
+    out.leaf("ErrorCode", &h.error_code);
+    out.leaf("ErrorMessage", &h.error_message);
+    out.value("CharacterCodeIdentifier", encoding.identifier());
+}
+
 /// `QualificationConfirmSearchInfo`, as a request carries it and an answer echoes it.
 pub fn search_info(out: &mut XmlOut, s: &QualificationConfirmSearchInfo) {
     out.open("QualificationConfirmSearchInfo");

@@ -39,11 +39,7 @@ pub async fn upload(ctx: &Context, doc: &Document) -> Answer {
             let h = response.message_header.unwrap_or_default();
             keep(ctx, &response.reception_number, &header, &infos);
             out.open("MessageHeader");
-            out.leaf("ProcessExecutionTime", &h.process_execution_time);
-            out.leaf("MedicalInstitutionCode", &h.medical_institution_code);
-            out.leaf("ArbitraryFileIdentifier", &h.arbitrary_file_identifier);
-            out.leaf("SegmentOfResult", &h.segment_of_result);
-            out.value("CharacterCodeIdentifier", ctx.encoding.identifier());
+            layout::short_header_fields(&mut out, &h, ctx.encoding);
             out.close();
             out.open("MessageBody");
             out.leaf("ReceptionNumber", &response.reception_number);
@@ -55,13 +51,7 @@ pub async fn upload(ctx: &Context, doc: &Document) -> Answer {
         Err(status) => {
             let h = status_header(ctx, &header, &status);
             out.open("MessageHeader");
-            out.leaf("ProcessExecutionTime", &h.process_execution_time);
-            out.leaf("MedicalInstitutionCode", &h.medical_institution_code);
-            out.leaf("ArbitraryFileIdentifier", &h.arbitrary_file_identifier);
-            out.leaf("SegmentOfResult", &h.segment_of_result);
-            out.leaf("ErrorCode", &h.error_code);
-            out.leaf("ErrorMessage", &h.error_message);
-            out.value("CharacterCodeIdentifier", ctx.encoding.identifier());
+            layout::short_header_fields(&mut out, &h, ctx.encoding);
             out.close();
             Answer::xml(out.finish(ctx.encoding), true)
         }

@@ -63,13 +63,7 @@ pub fn subject(ctx: &Context, doc: &Document) -> Result<Subject, Box<ResultHeade
 /// MessageContents (the error's text).
 pub fn header(out: &mut XmlOut, ctx: &Context, h: &ResultHeader, ok: bool) {
     out.open("MessageHeader");
-    out.leaf("ProcessExecutionTime", &h.process_execution_time);
-    out.leaf("MedicalInstitutionCode", &h.medical_institution_code);
-    out.leaf("ArbitraryFileIdentifier", &h.arbitrary_file_identifier);
-    out.leaf("SegmentOfResult", &h.segment_of_result);
-    out.leaf("ErrorCode", &h.error_code);
-    out.leaf("ErrorMessage", &h.error_message);
-    out.value("CharacterCodeIdentifier", ctx.encoding.identifier());
+    crate::layout::short_header_fields(out, h, ctx.encoding);
     out.value("ResultCode", if ok { "1" } else { "2" });
     if !ok {
         out.leaf("MessageContents", &h.error_message);

@@ -61,13 +61,7 @@ const BIRTHDATE_UNKNOWN: &str =
 
 fn header_of(out: &mut XmlOut, h: &ResultHeader, ctx: &Context) {
     out.open("MessageHeader");
-    out.leaf("ProcessExecutionTime", &h.process_execution_time);
-    out.leaf("MedicalInstitutionCode", &h.medical_institution_code);
-    out.leaf("ArbitraryFileIdentifier", &h.arbitrary_file_identifier);
-    out.leaf("SegmentOfResult", &h.segment_of_result);
-    out.leaf("ErrorCode", &h.error_code);
-    out.leaf("ErrorMessage", &h.error_message);
-    out.value("CharacterCodeIdentifier", ctx.encoding.identifier());
+    layout::short_header_fields(out, h, ctx.encoding);
     out.close();
 }
 

@@ -617,31 +617,33 @@ fn terminal_binary() -> PathBuf {
     binary
 }
 
+/// `onshi-terminal run` for the clinic on `dir`, as a process of its own.
+fn spawn_terminal(server: &TestServer, dir: &Path, extra: &[&str]) -> std::process::Child {
+    std::process::Command::new(terminal_binary())
+        .arg("run")
+        .arg("--dir")
+        .arg(dir)
+        .arg("--target")
+        .arg(server.addr.to_string())
+        .arg("--cacert")
+        .arg(server.pki.ca())
+        .arg("--cert")
+        .arg(server.pki.facility_cert(CLINIC))
+        .arg("--key")
+        .arg(server.pki.facility_key(CLINIC))
+        .args(extra)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("terminal starts")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terminal_killed_with_sigkill_loses_no_request() {
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().expect("dir");
     let folders = Folders::under(dir.path());
     folders.create().expect("folders");
-    let spawn = || {
-        std::process::Command::new(terminal_binary())
-            .arg("run")
-            .arg("--dir")
-            .arg(dir.path())
-            .arg("--target")
-            .arg(server.addr.to_string())
-            .arg("--cacert")
-            .arg(server.pki.ca())
-            .arg("--cert")
-            .arg(server.pki.facility_cert(CLINIC))
-            .arg("--key")
-            .arg(server.pki.facility_key(CLINIC))
-            .arg("--rescan-ms")
-            .arg("100")
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("terminal starts")
-    };
+    let spawn = || spawn_terminal(&server, dir.path(), &["--rescan-ms", "100"]);
     let mut child = spawn();
     const FILES: usize = 3_000;
     let staging = dir.path().join("staging");
@@ -726,22 +728,7 @@ async fn the_terminal_counts_its_files_for_prometheus() {
     let dir = tempfile::tempdir().expect("dir");
     let folders = Folders::under(dir.path());
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
-    let mut child = std::process::Command::new(terminal_binary())
-        .args(["run", "--dir"])
-        .arg(dir.path())
-        .arg("--target")
-        .arg(server.addr.to_string())
-        .arg("--cacert")
-        .arg(server.pki.ca())
-        .arg("--cert")
-        .arg(server.pki.facility_cert(CLINIC))
-        .arg("--key")
-        .arg(server.pki.facility_key(CLINIC))
-        .arg("--metrics")
-        .arg(format!("127.0.0.1:{port}"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("terminal starts");
+    let mut child = spawn_terminal(&server, dir.path(), &["--metrics", &format!("127.0.0.1:{port}")]);
     wait_for(&folders.req.join("."), Duration::from_secs(10)).await;
     terminal_put_and_wait(&folders, "OQSsiquc01req_1.xml").await;
     std::fs::write(folders.req.join("OQSsiquc01req_2.xml"), b"not xml").expect("write");
