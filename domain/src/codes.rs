@@ -2,215 +2,158 @@
 //! string the real XML carries. Codes whose official list is not public (別紙6-1, the processing
 //! result codes) live in [`crate::result_codes`] instead.
 
-/// 資格有効性 (QualificationValidity).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum QualificationValidity {
-    /// 1 有効.
-    Valid,
-    /// 2 無効.
-    Invalid,
-    /// 3 無効（新しい資格あり）.
-    InvalidNewerExists,
-    /// 4 該当資格なし.
-    NotFound,
-    /// 5 複数該当.
-    SeveralMatch,
-}
-
-impl QualificationValidity {
-    pub fn code(self) -> &'static str {
-        match self {
-            QualificationValidity::Valid => "1",
-            QualificationValidity::Invalid => "2",
-            QualificationValidity::InvalidNewerExists => "3",
-            QualificationValidity::NotFound => "4",
-            QualificationValidity::SeveralMatch => "5",
+/// One list per table: each variant with its code and its Japanese name, from which `code()`,
+/// `from_code()`, `name()` and `ALL` are generated, so the two directions can never disagree.
+macro_rules! code_table {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $code:literal, $ja:literal; )+
         }
-    }
-
-    pub fn from_code(code: &str) -> Option<QualificationValidity> {
-        Some(match code {
-            "1" => QualificationValidity::Valid,
-            "2" => QualificationValidity::Invalid,
-            "3" => QualificationValidity::InvalidNewerExists,
-            "4" => QualificationValidity::NotFound,
-            "5" => QualificationValidity::SeveralMatch,
-            _ => return None,
-        })
-    }
-}
-
-/// 被保険者証区分 (InsuredCardClassification).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum InsuredCardClassification {
-    /// 01 被保険者証（一般）.
-    General,
-    /// 02 被保険者証（退職）.
-    Retired,
-    /// 03 短期被保険者証（一般）.
-    ShortTermGeneral,
-    /// 04 短期被保険者証（退職）.
-    ShortTermRetired,
-    /// 05 被保険者資格証明書.
-    QualificationCertificate,
-    /// 06 特例退職被保険者証.
-    SpecialRetired,
-    /// 07 自衛官診療証.
-    SelfDefenseForces,
-}
-
-impl InsuredCardClassification {
-    pub fn code(self) -> &'static str {
-        match self {
-            InsuredCardClassification::General => "01",
-            InsuredCardClassification::Retired => "02",
-            InsuredCardClassification::ShortTermGeneral => "03",
-            InsuredCardClassification::ShortTermRetired => "04",
-            InsuredCardClassification::QualificationCertificate => "05",
-            InsuredCardClassification::SpecialRetired => "06",
-            InsuredCardClassification::SelfDefenseForces => "07",
+    ) => {
+        $(#[$meta])*
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
         }
+
+        impl $name {
+            /// Every value, in the table's order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The code the real XML carries.
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code,)+ }
+            }
+
+            /// The value of a code, if the table has it.
+            pub fn from_code(code: &str) -> Option<$name> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+
+            /// The Japanese name the real screens show.
+            pub fn name(self) -> &'static str {
+                match self { $($name::$variant => $ja,)+ }
+            }
+        }
+    };
+}
+
+code_table! {
+    /// 資格有効性 (QualificationValidity).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum QualificationValidity {
+        Valid = "1", "有効";
+        Invalid = "2", "無効";
+        InvalidNewerExists = "3", "無効（新しい資格あり）";
+        NotFound = "4", "該当資格なし";
+        SeveralMatch = "5", "複数該当";
     }
 }
 
-/// 本人・家族の別 (PersonalFamilyClassification).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum PersonalFamily {
-    /// 1 本人: the insured person.
-    Insured,
-    /// 2 家族: a dependent of the insured person.
-    Dependent,
-}
-
-impl PersonalFamily {
-    pub fn code(self) -> &'static str {
-        match self {
-            PersonalFamily::Insured => "1",
-            PersonalFamily::Dependent => "2",
-        }
+code_table! {
+    /// 被保険者証区分 (InsuredCardClassification).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+    pub enum InsuredCardClassification {
+        General = "01", "被保険者証（一般）";
+        Retired = "02", "被保険者証（退職）";
+        ShortTermGeneral = "03", "短期被保険者証（一般）";
+        ShortTermRetired = "04", "短期被保険者証（退職）";
+        QualificationCertificate = "05", "被保険者資格証明書";
+        SpecialRetired = "06", "特例退職被保険者証";
+        SelfDefenseForces = "07", "自衛官診療証";
     }
 }
 
-/// 性別 (Sex1, Sex2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Sex {
-    /// 1 男.
-    Male,
-    /// 2 女.
-    Female,
-    /// 3 未設定.
-    Unset,
-}
-
-impl Sex {
-    pub fn code(self) -> &'static str {
-        match self {
-            Sex::Male => "1",
-            Sex::Female => "2",
-            Sex::Unset => "3",
-        }
+code_table! {
+    /// 本人・家族の別 (PersonalFamilyClassification).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+    pub enum PersonalFamily {
+        /// The insured person.
+        Insured = "1", "本人";
+        /// A dependent of the insured person.
+        Dependent = "2", "家族";
     }
 }
 
-/// 資格喪失事由 (ReasonOfLoss).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum ReasonOfLoss {
-    /// 01 死亡.
-    Death,
-    /// 02 生活保護受給開始.
-    PublicAssistance,
-    /// 03 医療保険等の資格取得: another qualification took over.
-    OtherInsurance,
-    /// 99 その他.
-    Other,
-}
-
-impl ReasonOfLoss {
-    pub fn code(self) -> &'static str {
-        match self {
-            ReasonOfLoss::Death => "01",
-            ReasonOfLoss::PublicAssistance => "02",
-            ReasonOfLoss::OtherInsurance => "03",
-            ReasonOfLoss::Other => "99",
-        }
+code_table! {
+    /// 性別 (Sex1, Sex2).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+    pub enum Sex {
+        Male = "1", "男";
+        Female = "2", "女";
+        Unset = "3", "未設定";
     }
 }
 
-/// 照会区分 (ReferenceClassification).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ReferenceClassification {
-    /// 1 マイナンバーカード.
-    Card,
-    /// 2 被保険者証情報.
-    InsuredNumber,
-}
-
-impl ReferenceClassification {
-    pub fn code(self) -> &'static str {
-        match self {
-            ReferenceClassification::Card => "1",
-            ReferenceClassification::InsuredNumber => "2",
-        }
+code_table! {
+    /// 資格喪失事由 (ReasonOfLoss).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+    pub enum ReasonOfLoss {
+        Death = "01", "死亡";
+        PublicAssistance = "02", "生活保護受給開始";
+        /// Another qualification took over.
+        OtherInsurance = "03", "医療保険等の資格取得";
+        Other = "99", "その他";
     }
 }
 
-/// 処理結果区分 (SegmentOfResult) of a whole request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SegmentOfResult {
-    /// 1 正常終了.
-    Done,
-    /// 2 処理中: poll again.
-    Processing,
-    /// 9 異常終了.
-    Failed,
-}
-
-impl SegmentOfResult {
-    pub fn code(self) -> &'static str {
-        match self {
-            SegmentOfResult::Done => "1",
-            SegmentOfResult::Processing => "2",
-            SegmentOfResult::Failed => "9",
-        }
+code_table! {
+    /// 照会区分 (ReferenceClassification).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ReferenceClassification {
+        Card = "1", "マイナンバーカード";
+        InsuredNumber = "2", "被保険者証情報";
     }
 }
 
-/// 処理結果状況 (ProcessingResultStatus) of one person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProcessingResultStatus {
-    /// 1 正常終了.
-    Success,
-    /// 2 エラー.
-    Error,
-}
-
-impl ProcessingResultStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            ProcessingResultStatus::Success => "1",
-            ProcessingResultStatus::Error => "2",
-        }
+code_table! {
+    /// 処理結果区分 (SegmentOfResult) of a whole request.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum SegmentOfResult {
+        Done = "1", "正常終了";
+        /// Poll again.
+        Processing = "2", "処理中";
+        Failed = "9", "異常終了";
     }
 }
 
-/// 限度額適用認定証区分 (LimitApplicationCertificateClassification).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum LimitCertificateClassification {
-    /// 01 限度額適用認定証.
-    Limit,
-    /// 02 限度額適用・標準負担額減額認定証.
-    LimitAndMealReduction,
-    /// 03 (後期高齢者医療) 限度額適用・標準負担額減額認定証.
-    LateElderlyLimitAndMealReduction,
+code_table! {
+    /// 処理結果状況 (ProcessingResultStatus) of one person.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ProcessingResultStatus {
+        Success = "1", "正常終了";
+        Error = "2", "エラー";
+    }
 }
 
-impl LimitCertificateClassification {
-    pub fn code(self) -> &'static str {
-        match self {
-            LimitCertificateClassification::Limit => "01",
-            LimitCertificateClassification::LimitAndMealReduction => "02",
-            LimitCertificateClassification::LateElderlyLimitAndMealReduction => "03",
-        }
+code_table! {
+    /// 限度額適用認定証区分 (LimitApplicationCertificateClassification).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+    pub enum LimitCertificateClassification {
+        Limit = "01", "限度額適用認定証";
+        LimitAndMealReduction = "02", "限度額適用・標準負担額減額認定証";
+        /// 後期高齢者医療's.
+        LateElderlyLimitAndMealReduction = "03", "限度額適用・標準負担額減額認定証（後期高齢者医療）";
+    }
+}
+
+code_table! {
+    /// 特定疾病療養受療証 認定疾病区分 (SpecificDiseasesDiseaseCategory).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+    pub enum SpecificDisease {
+        ChronicRenalFailureOnDialysis = "1", "人工透析を要する慢性腎不全";
+        Hemophilia = "2", "血友病";
+        Hiv = "3", "抗ウイルス剤を投与している後天性免疫不全症候群";
+    }
+}
+
+code_table! {
+    /// How the card holder was verified at the reader.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum VerificationMethod {
+        Face = "1", "顔認証";
+        Pin = "2", "暗証番号";
+        Visual = "3", "目視確認";
     }
 }
 
@@ -231,25 +174,36 @@ impl LimitBracket {
             LimitBracket::B(n) => format!("B{n:02}"),
         }
     }
-}
 
-/// 特定疾病療養受療証 認定疾病区分 (SpecificDiseasesDiseaseCategory).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum SpecificDisease {
-    /// 1 人工透析を要する慢性腎不全.
-    ChronicRenalFailureOnDialysis,
-    /// 2 血友病.
-    Hemophilia,
-    /// 3 抗ウイルス剤を投与している後天性免疫不全症候群 (HIV).
-    Hiv,
-}
+    /// The bracket of a code such as `"A03"`.
+    pub fn from_code(code: &str) -> Option<LimitBracket> {
+        let (letter, n) = code.split_at_checked(1)?;
+        let n: u8 = n.parse().ok().filter(|_| n.len() == 2)?;
+        match letter {
+            "A" if (1..=6).contains(&n) => Some(LimitBracket::A(n)),
+            "B" if (1..=10).contains(&n) => Some(LimitBracket::B(n)),
+            _ => None,
+        }
+    }
 
-impl SpecificDisease {
-    pub fn code(self) -> &'static str {
+    /// The bracket's name: ア … オ（境） under 70, 現役並みⅢ … 一般Ⅰ from 70.
+    pub fn name(self) -> &'static str {
+        const A: [&str; 6] = ["ア", "イ", "ウ", "エ", "オ", "オ（境）"];
+        const B: [&str; 10] = [
+            "現役並みⅢ",
+            "現役並みⅡ",
+            "現役並みⅠ",
+            "一般",
+            "低所得Ⅱ",
+            "低所得Ⅰ",
+            "低所得Ⅰ（老福）",
+            "低所得Ⅰ（境）",
+            "一般Ⅱ",
+            "一般Ⅰ",
+        ];
         match self {
-            SpecificDisease::ChronicRenalFailureOnDialysis => "1",
-            SpecificDisease::Hemophilia => "2",
-            SpecificDisease::Hiv => "3",
+            LimitBracket::A(n) => A.get(usize::from(n).wrapping_sub(1)).copied().unwrap_or(""),
+            LimitBracket::B(n) => B.get(usize::from(n).wrapping_sub(1)).copied().unwrap_or(""),
         }
     }
 }
@@ -293,6 +247,18 @@ impl ConsentKind {
         }
     }
 
+    /// What the reader asks about, in Japanese.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConsentKind::SpecificHealthCheckups => "特定健診情報",
+            ConsentKind::Pharmacists => "薬剤情報",
+            ConsentKind::Diagnosis => "診療情報",
+            ConsentKind::Operation => "手術情報",
+            ConsentKind::LimitCertificate => "限度額適用認定証",
+            ConsentKind::SpecificDiseasesCertificate => "特定疾病療養受療証",
+        }
+    }
+
     pub fn from_tag(tag: u8) -> Option<ConsentKind> {
         ConsentKind::ALL.into_iter().find(|k| k.tag() == tag)
     }
@@ -307,28 +273,6 @@ impl ConsentKind {
                 | ConsentKind::Diagnosis
                 | ConsentKind::Operation
         )
-    }
-}
-
-/// How the card holder was verified at the reader.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VerificationMethod {
-    /// 1 顔認証.
-    Face,
-    /// 2 暗証番号.
-    Pin,
-    /// 3 目視確認.
-    Visual,
-}
-
-impl VerificationMethod {
-    pub fn from_code(code: &str) -> Option<VerificationMethod> {
-        match code {
-            "1" => Some(VerificationMethod::Face),
-            "2" => Some(VerificationMethod::Pin),
-            "3" => Some(VerificationMethod::Visual),
-            _ => None,
-        }
     }
 }
 
@@ -355,5 +299,68 @@ mod tests {
         for k in ConsentKind::ALL {
             assert_eq!(ConsentKind::from_tag(k.tag()), Some(k));
         }
+        assert_eq!(LimitBracket::from_code("A06").map(LimitBracket::name), Some("オ（境）"));
+        assert_eq!(LimitBracket::from_code("B03").map(LimitBracket::name), Some("現役並みⅠ"));
+        assert_eq!(LimitBracket::from_code("A07"), None);
+        assert_eq!(LimitBracket::from_code("B1"), None);
+    }
+
+    /// Both directions come from one list, so every code reads back as its value.
+    #[test]
+    fn every_table_round_trips() {
+        fn check<T: Copy + PartialEq + std::fmt::Debug>(
+            all: &[T],
+            code: fn(T) -> &'static str,
+            from: fn(&str) -> Option<T>,
+            name: fn(T) -> &'static str,
+        ) {
+            for &v in all {
+                assert_eq!(from(code(v)), Some(v));
+                assert!(!name(v).is_empty());
+            }
+            assert_eq!(from("x"), None);
+        }
+        check(
+            QualificationValidity::ALL,
+            QualificationValidity::code,
+            QualificationValidity::from_code,
+            QualificationValidity::name,
+        );
+        check(
+            InsuredCardClassification::ALL,
+            InsuredCardClassification::code,
+            InsuredCardClassification::from_code,
+            InsuredCardClassification::name,
+        );
+        check(PersonalFamily::ALL, PersonalFamily::code, PersonalFamily::from_code, PersonalFamily::name);
+        check(Sex::ALL, Sex::code, Sex::from_code, Sex::name);
+        check(ReasonOfLoss::ALL, ReasonOfLoss::code, ReasonOfLoss::from_code, ReasonOfLoss::name);
+        check(
+            ReferenceClassification::ALL,
+            ReferenceClassification::code,
+            ReferenceClassification::from_code,
+            ReferenceClassification::name,
+        );
+        check(SegmentOfResult::ALL, SegmentOfResult::code, SegmentOfResult::from_code, SegmentOfResult::name);
+        check(
+            ProcessingResultStatus::ALL,
+            ProcessingResultStatus::code,
+            ProcessingResultStatus::from_code,
+            ProcessingResultStatus::name,
+        );
+        check(
+            LimitCertificateClassification::ALL,
+            LimitCertificateClassification::code,
+            LimitCertificateClassification::from_code,
+            LimitCertificateClassification::name,
+        );
+        check(SpecificDisease::ALL, SpecificDisease::code, SpecificDisease::from_code, SpecificDisease::name);
+        check(
+            VerificationMethod::ALL,
+            VerificationMethod::code,
+            VerificationMethod::from_code,
+            VerificationMethod::name,
+        );
+        assert_eq!(InsuredCardClassification::from_code("07"), Some(InsuredCardClassification::SelfDefenseForces));
     }
 }

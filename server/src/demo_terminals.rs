@@ -14,6 +14,8 @@ use crate::demo::DEMO_FACILITIES;
 
 /// The first terminal's Prometheus port (the others follow): beside the server's 8090.
 pub const METRICS_PORT: u16 = 8091;
+/// The first terminal's screen (the clinic's; the others follow).
+pub const SCREEN_PORT: u16 = 8080;
 
 /// The running terminals.
 pub struct DemoTerminals {
@@ -36,7 +38,8 @@ pub fn facilities() -> impl Iterator<Item = &'static str> {
 
 impl DemoTerminals {
     /// Starts a terminal per facility, talking to `server`. Without the terminal binary, none.
-    pub fn start(data_dir: &Path, server: SocketAddr) -> Result<DemoTerminals, String> {
+    /// `population` is (seed, persons) of the seeded population, for the screen's patient search.
+    pub fn start(data_dir: &Path, server: SocketAddr, population: (u64, u64)) -> Result<DemoTerminals, String> {
         let root = data_dir.join("terminal");
         let Some(binary) = terminal_binary() else {
             return Err("onshi-terminal is not built beside onshi-server (cargo build --release -p onshi-terminal); the demo runs without terminals".into());
@@ -62,6 +65,10 @@ impl DemoTerminals {
                 .arg(pki.join(format!("{code}.key")))
                 .arg("--metrics")
                 .arg(format!("127.0.0.1:{}", METRICS_PORT + i as u16))
+                .arg("--http")
+                .arg(format!("127.0.0.1:{}", SCREEN_PORT + i as u16))
+                .arg("--population")
+                .arg(format!("{}:{}", population.0, population.1))
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())
                 .stderr(log)
@@ -99,7 +106,8 @@ impl DemoTerminals {
             .enumerate()
             .map(|(i, c)| {
                 format!(
-                    "  {root}/{c}/  (req/ res/ face/; metrics http://127.0.0.1:{}/metrics)",
+                    "  {root}/{c}/  (req/ res/ face/; screen http://127.0.0.1:{}/; metrics http://127.0.0.1:{}/metrics)",
+                    SCREEN_PORT + i as u16,
                     METRICS_PORT + i as u16
                 )
             })
@@ -107,6 +115,9 @@ impl DemoTerminals {
         format!(
             r#"Facility terminals (the folder exchange of 資格確認端末; answers in Shift_JIS):
 {list}
+
+  # The clinic's terminal screen in a browser (card reader, results, medication, bulk, fees):
+  http://127.0.0.1:{screen}/
 
   # A qualification check by insurance card numbers, as an EHR drops it:
   cp {root}/samples/OQSsiquc01req_0001.xml {root}/{clinic}/req/
@@ -124,6 +135,7 @@ impl DemoTerminals {
   ls {root}/{clinic}/res/TKKsiquc01res_0001.pdf
 "#,
             list = list.join("\n"),
+            screen = SCREEN_PORT,
             bin = self.binary.display(),
         )
     }

@@ -296,7 +296,8 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "onshi-server".into());
             let deadline = (duration > 0).then(|| Duration::from_secs(duration));
             // The terminals connect lazily and retry, so they may start before the server serves.
-            let terminals = match onshi_server::demo_terminals::DemoTerminals::start(&data_dir, listen) {
+            let population = (config.population.seed, config.population.persons);
+            let terminals = match onshi_server::demo_terminals::DemoTerminals::start(&data_dir, listen, population) {
                 Ok(t) => Some(t),
                 Err(e) => {
                     tracing::warn!("{e}");

@@ -246,6 +246,11 @@ async fn answer_taken(
     match write_atomically(&answer_path, &answer.bytes) {
         Ok(()) => {
             let _ = std::fs::remove_file(&taken);
+            if let Some(journal) = &ctx.journal
+                && op == Operation::Single
+            {
+                journal.record(crate::screen::journal::Source::Folder, name, &answer.bytes);
+            }
             stats.count(op, if answer.refused { Outcome::Refused } else { Outcome::Answered });
             tracing::debug!(request = name, answer = %answer_path.display(), "answered");
         }

@@ -177,7 +177,7 @@ pub fn result(out: &mut XmlOut, r: &ResultOfQualificationConfirmation) {
 
 /// PascalCase of a proto field name: the real element's name.
 #[cfg(test)]
-fn element_name(field: &str) -> String {
+pub(crate) fn element_name(field: &str) -> String {
     field
         .split('_')
         .map(|w| {
@@ -188,7 +188,7 @@ fn element_name(field: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::xml_in;
     use prost::Message;
@@ -239,7 +239,7 @@ mod tests {
     }
 
     /// The proto's fields of ResultOfQualificationConfirmation, by number.
-    const RESULT_FIELDS: [&str; 45] = [
+    pub(crate) const RESULT_FIELDS: [&str; 45] = [
         "insured_card_classification",
         "insurer_number",
         "insurer_name",

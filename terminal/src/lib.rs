@@ -23,6 +23,7 @@ pub mod layout;
 pub mod ops;
 pub mod patients;
 pub mod pdf;
+pub mod screen;
 pub mod stats;
 pub mod tap;
 pub mod xml_in;
@@ -55,6 +56,8 @@ pub struct Config {
     pub concurrency: usize,
     /// How often `req/` is listed in case an event was missed.
     pub rescan: Duration,
+    /// Whether the terminal keeps the journal its screen shows.
+    pub screen: bool,
 }
 
 impl Config {
@@ -67,6 +70,7 @@ impl Config {
             encoding: TextEncoding::ShiftJis,
             concurrency: 64,
             rescan: Duration::from_secs(1),
+            screen: false,
         }
     }
 }
@@ -92,6 +96,7 @@ pub fn context(config: &Config) -> Result<(Folders, Arc<ops::Context>), Error> {
         patients: Arc::new(patients::PatientBook::open(folders.state.join("patients.tsv"))),
         state_dir: folders.state.clone(),
         font: pdf::PdfFont::find(),
+        journal: config.screen.then(|| Arc::new(screen::journal::Journal::new(&folders.state))),
     };
     Ok((folders, Arc::new(ctx)))
 }
@@ -99,6 +104,39 @@ pub fn context(config: &Config) -> Result<(Folders, Arc<ops::Context>), Error> {
 /// Serves the folder exchange until `shutdown` completes.
 pub async fn run(config: Config, stats: Arc<stats::Stats>, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
     let (folders, ctx) = context(&config)?;
+    serve_exchange(&config, folders, ctx, stats, shutdown).await
+}
+
+/// Serves the folder exchange and the screen on `listener` until `shutdown` completes.
+pub async fn run_with_screen(
+    mut config: Config,
+    listener: tokio::net::TcpListener,
+    population: Option<screen::search::PopulationRef>,
+    stats: Arc<stats::Stats>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    config.screen = true;
+    let (folders, ctx) = context(&config)?;
+    let journal = ctx.journal.clone().unwrap_or_else(|| Arc::new(screen::journal::Journal::new(&folders.state)));
+    let view = Arc::new(screen::Screen { ctx: ctx.clone(), folders: folders.clone(), journal, population });
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let http = tokio::spawn(screen::serve(listener, view, async move {
+        let _ = stop_rx.await;
+    }));
+    let served = serve_exchange(&config, folders, ctx, stats, shutdown).await;
+    let _ = stop_tx.send(());
+    // Open event streams would hold the graceful shutdown: give it a moment, then go.
+    let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
+    served
+}
+
+async fn serve_exchange(
+    config: &Config,
+    folders: Folders,
+    ctx: Arc<ops::Context>,
+    stats: Arc<stats::Stats>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
     if ctx.font.is_none() {
         tracing::warn!(
             "no Japanese font found: PDF requests will be refused (install fonts-ipafont-gothic or set ONSHI_PDF_FONT)"

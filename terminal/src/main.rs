@@ -44,6 +44,13 @@ struct Connection {
     encoding: TextEncoding,
 }
 
+fn parse_population(s: &str) -> Result<onshi_terminal::screen::search::PopulationRef, String> {
+    let (seed, persons) = s.split_once(':').ok_or_else(|| format!("{s:?}: expected SEED:PERSONS, e.g. 1:100000"))?;
+    let seed = seed.trim().parse().map_err(|_| format!("{seed:?}: the seed is a number"))?;
+    let persons = persons.trim().parse().map_err(|_| format!("{persons:?}: the person count is a number"))?;
+    Ok(onshi_terminal::screen::search::PopulationRef { seed, persons })
+}
+
 fn parse_encoding(s: &str) -> Result<TextEncoding, String> {
     TextEncoding::from_label(s).ok_or_else(|| format!("{s:?}: expected shift_jis or utf-8"))
 }
@@ -63,6 +70,14 @@ enum Command {
         /// Serve Prometheus metrics (files by operation and outcome) on this loopback address.
         #[arg(long)]
         metrics: Option<std::net::SocketAddr>,
+        /// Serve the terminal's screen (card reader, results, medical information, bulk jobs,
+        /// fees) in a browser on this loopback address, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        http: Option<std::net::SocketAddr>,
+        /// The population the server was seeded with, SEED:PERSONS, so the card reader page can
+        /// find population people by name, kana, insured numbers or card serial.
+        #[arg(long, value_parser = parse_population)]
+        population: Option<onshi_terminal::screen::search::PopulationRef>,
     },
     /// Put a My Number card on the reader: confirm it and write the face file.
     Tap {
@@ -129,7 +144,7 @@ fn main() -> ExitCode {
     };
     let result: Result<(), String> = runtime.block_on(async move {
         match cli.command {
-            Command::Run { connection, concurrency, rescan_ms, metrics } => {
+            Command::Run { connection, concurrency, rescan_ms, metrics, http, population } => {
                 if let Some(listen) = metrics {
                     onshi_terminal::stats::serve_metrics(listen)?;
                     eprintln!("onshi-terminal: metrics on http://{listen}/metrics");
@@ -143,7 +158,19 @@ fn main() -> ExitCode {
                     config.dir.display(),
                     config.target
                 );
-                onshi_terminal::run(config, stats.clone(), stop_signal()).await.map_err(|e| e.to_string())?;
+                match http {
+                    Some(addr) => {
+                        let listener = onshi_terminal::screen::bind(addr).await.map_err(|e| e.to_string())?;
+                        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+                        eprintln!("onshi-terminal: screen on http://{addr}/");
+                        onshi_terminal::run_with_screen(config, listener, population, stats.clone(), stop_signal())
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                    None => {
+                        onshi_terminal::run(config, stats.clone(), stop_signal()).await.map_err(|e| e.to_string())?
+                    }
+                }
                 eprintln!("onshi-terminal: stopped after {} files", stats.total());
                 Ok(())
             }

@@ -45,6 +45,8 @@ pub enum TapError {
 pub struct Tapped {
     pub face_file: PathBuf,
     pub response: QualificationConfirmationResponse,
+    /// The screen journal's entry, when the terminal keeps one.
+    pub entry: Option<u64>,
 }
 
 /// The reader's request for a card, a verification and the consents given.
@@ -93,7 +95,10 @@ pub async fn tap(ctx: &Context, folders: &Folders, request: ConfirmByCardRequest
     let path = folders.face.join(face_file_name(&ctx.facility, &time));
     let bytes = single::write(&response, None, ctx.encoding);
     write_atomically(&path, &bytes).map_err(|source| TapError::Write { path: path.clone(), source })?;
-    Ok(Tapped { face_file: path, response })
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let entry =
+        ctx.journal.as_ref().and_then(|j| j.record(crate::screen::journal::Source::Tap, &name, &bytes)).map(|e| e.id);
+    Ok(Tapped { face_file: path, response, entry })
 }
 
 #[cfg(test)]

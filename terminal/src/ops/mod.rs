@@ -114,6 +114,8 @@ pub struct Context {
     pub patients: Arc<PatientBook>,
     pub state_dir: PathBuf,
     pub font: Option<PdfFont>,
+    /// What the screen shows, when the terminal serves one (`--http`).
+    pub journal: Option<Arc<crate::screen::journal::Journal>>,
 }
 
 impl Context {

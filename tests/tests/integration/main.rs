@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod bad_input;
+mod browser;
 mod bulk;
 mod common;
 mod concurrency;
