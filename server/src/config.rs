@@ -46,6 +46,8 @@ pub enum ConfigError {
     AdminPlaintextNotLoopback(SocketAddr),
     #[error("the admin listener with mode = \"mtls\" needs tls.ca, tls.cert and tls.key")]
     AdminMissingTls,
+    #[error("[metrics] listen (/metrics and the admin page) takes loopback addresses only; {0} is not one")]
+    MetricsNotLoopback(SocketAddr),
     #[error("result codes file {0}: {1}")]
     ResultCodes(PathBuf, String),
     #[error("fee rules file {0}: {1}")]
@@ -133,8 +135,9 @@ impl Default for JournalConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
-    /// Serve `/metrics` (Prometheus text format) over HTTP here: loopback addresses only. None
-    /// (the default for `serve`): no metrics are recorded at all.
+    /// Serve `/metrics` (Prometheus text format) and the admin page (`/`, when the admin API is
+    /// in plaintext mode) over HTTP here: loopback addresses only. None (the default for
+    /// `serve`): no metrics are recorded at all, and there is no admin page.
     pub listen: Option<SocketAddr>,
 }
 
@@ -293,6 +296,11 @@ impl Config {
             }
             _ => {}
         }
+        if let Some(listen) = self.metrics.listen
+            && !listen.ip().is_loopback()
+        {
+            return Err(ConfigError::MetricsNotLoopback(listen));
+        }
         if self.tls.plaintext {
             if !self.listen.ip().is_loopback() {
                 return Err(ConfigError::PlaintextNotLoopback(self.listen));
@@ -351,6 +359,10 @@ mod tests {
         c.listen = "0.0.0.0:50051".parse().expect("addr");
         assert!(matches!(c.validate(), Err(ConfigError::PlaintextNotLoopback(_))));
         c.listen = "[::1]:50051".parse().expect("addr");
+        assert!(matches!(c.validate(), Ok(None)));
+        c.metrics.listen = Some("0.0.0.0:8090".parse().expect("addr"));
+        assert!(matches!(c.validate(), Err(ConfigError::MetricsNotLoopback(_))));
+        c.metrics.listen = Some("127.0.0.1:8090".parse().expect("addr"));
         assert!(matches!(c.validate(), Ok(None)));
     }
 

@@ -82,7 +82,13 @@ pub fn demo_config(dir: &Path, persons: u64, listen: std::net::SocketAddr) -> Co
 }
 
 /// What to tell the user once the demo serves.
-pub fn next_steps(dir: &Path, listen: std::net::SocketAddr, admin: Option<std::net::SocketAddr>, exe: &str) -> String {
+pub fn next_steps(
+    dir: &Path,
+    listen: std::net::SocketAddr,
+    admin: Option<std::net::SocketAddr>,
+    page: Option<std::net::SocketAddr>,
+    exe: &str,
+) -> String {
     let pki: PathBuf = dir.join("pki");
     let p = pki.display();
     let clinic = DEMO_FACILITIES[0].code;
@@ -108,7 +114,7 @@ Try (grpcurl uses server reflection, no .proto files needed):
 
 Facilities: {clinic} clinic, 1332345675 dental, 1342345673 pharmacy, 1311000010 hospital,
 1319999999 suspended, 2712345673 not on the allow-list.
-{admin_line}
+{admin_line}{page_line}
 Stop with Ctrl-C.
 "#,
         port = listen.port(),
@@ -116,6 +122,10 @@ Stop with Ctrl-C.
             Some(a) => format!(
                 "The admin API (faults, journal, reset, people) is on {a}, plaintext, loopback only:\n  grpcurl -plaintext {a} describe onshi.v1.AdminService\n"
             ),
+            None => String::new(),
+        },
+        page_line = match page {
+            Some(a) => format!("admin page: http://{a}/ (metrics: http://{a}/metrics)\n"),
             None => String::new(),
         }
     )

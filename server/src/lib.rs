@@ -25,5 +25,6 @@ pub mod service;
 pub mod store;
 pub mod transport;
 pub mod verify;
+pub mod web;
 
 pub use server::run;

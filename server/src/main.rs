@@ -185,18 +185,16 @@ fn progress_printer(total: u64) -> impl FnMut(u64) {
 async fn serve_until(
     config: Config,
     deadline: Option<Duration>,
-    on_ready: impl FnOnce(SocketAddr, Option<SocketAddr>),
+    on_ready: impl FnOnce(SocketAddr, Option<SocketAddr>, Option<SocketAddr>),
 ) -> Result<(), AnyError> {
     let clock = Arc::new(Clock::system());
     let (app, tls) = boot::prepare(&config, clock)?;
-    let gauges = match config.metrics.listen {
-        Some(listen) => {
-            onshi_server::metrics::install(listen)?;
-            tracing::info!("metrics on http://{listen}/metrics");
-            Some(onshi_server::metrics::spawn_gauges(app.clone()))
-        }
+    // `/metrics` and the admin page share the metrics listener (loopback only).
+    let web_listener = match config.metrics.listen {
+        Some(listen) => Some(onshi_server::web::bind(listen).await?),
         None => None,
     };
+    let web_addr = web_listener.as_ref().and_then(|l| l.local_addr().ok());
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let admin_listener = match config.admin.mode {
@@ -209,6 +207,25 @@ async fn serve_until(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
+    };
+    let (gauges, web) = match web_listener {
+        Some(web_listener) => {
+            let handle = onshi_server::metrics::install()?;
+            // The page acts with the admin API's authority: only where that API is plaintext on
+            // loopback (the page's own guard keeps other sites' forms out).
+            let pages = config.admin.mode == AdminMode::Plaintext;
+            if let Some(a) = web_addr {
+                tracing::info!("metrics on http://{a}/metrics");
+                if pages {
+                    tracing::info!("admin page on http://{a}/");
+                }
+            }
+            let gauges = onshi_server::metrics::spawn_gauges(app.clone(), handle.clone());
+            let web =
+                onshi_server::web::serve(web_listener, app.clone(), handle, pages, until_stopped(stopped.clone()));
+            (Some(gauges), Some(tokio::spawn(web)))
+        }
+        None => (None, None),
     };
     let facility = tokio::spawn(onshi_server::run(listener, app.clone(), tls, until_stopped(stopped.clone())));
     let admin = admin_listener.map(|l| {
@@ -231,7 +248,7 @@ async fn serve_until(
             Err(e) => tracing::error!("seeding failed, the facility API stays unavailable: {e}"),
         }
     });
-    on_ready(addr, admin_addr);
+    on_ready(addr, admin_addr, web_addr.filter(|_| config.admin.mode == AdminMode::Plaintext));
 
     match deadline {
         Some(d) => {
@@ -246,6 +263,13 @@ async fn serve_until(
     if let Some(gauges) = gauges {
         gauges.abort();
         let _ = gauges.await;
+    }
+    if let Some(mut web) = web {
+        // A browser may hold a connection open; the page does not hold up the stop for long.
+        match tokio::time::timeout(Duration::from_secs(3), &mut web).await {
+            Ok(served) => served??,
+            Err(_) => web.abort(),
+        }
     }
     facility.await??;
     if let Some(admin) = admin {
@@ -304,8 +328,8 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
                     None
                 }
             };
-            let served = serve_until(config, deadline, |addr, admin| {
-                println!("{}", demo::next_steps(&data_dir, addr, admin, &exe));
+            let served = serve_until(config, deadline, |addr, admin, page| {
+                println!("{}", demo::next_steps(&data_dir, addr, admin, page, &exe));
                 if let Some(t) = &terminals {
                     println!("{}", t.next_steps(&data_dir, addr));
                 }
@@ -342,7 +366,7 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
                 return Ok(ExitCode::SUCCESS);
             }
             c.validate()?;
-            serve_until(c, duration.map(Duration::from_secs), |addr, admin| {
+            serve_until(c, duration.map(Duration::from_secs), |addr, admin, _| {
                 tracing::info!("serving on {addr}");
                 if let Some(a) = admin {
                     tracing::info!("admin API on {a}");

@@ -1,6 +1,7 @@
-//! Prometheus metrics (the `metrics` facade and its Prometheus exporter), served over HTTP on a
-//! loopback address (`[metrics] listen`; the demo's http://127.0.0.1:8090/metrics). Without it no
-//! recorder is installed and every call site below costs one atomic load.
+//! Prometheus metrics (the `metrics` facade and its Prometheus recorder). The recorder's text is
+//! served at `/metrics` by the page server on `[metrics] listen` (`web`; loopback only; the demo's
+//! http://127.0.0.1:8090/metrics). Without it no recorder is installed and every call site below
+//! costs one atomic load.
 //!
 //! Per facility RPC: `onshi_requests_total{method,code,facility_kind}`,
 //! `onshi_request_duration_seconds{method}` (histogram), `onshi_in_flight`; shedding:
@@ -10,11 +11,10 @@
 //! `onshi_store_pending_compaction_bytes`; `onshi_journal_bytes`; seeding:
 //! `onshi_seeded_persons`.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::service::App;
 
@@ -24,9 +24,7 @@ const BUCKETS: &[f64] =
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
-    #[error("metrics listen on loopback addresses only; {0} is not one")]
-    NotLoopback(SocketAddr),
-    #[error("metrics exporter: {0}")]
+    #[error("metrics recorder: {0}")]
     Build(#[from] metrics_exporter_prometheus::BuildError),
 }
 
@@ -37,15 +35,12 @@ pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-/// Installs the recorder and serves it on `listen` (call once, inside the runtime).
-pub fn install(listen: SocketAddr) -> Result<(), MetricsError> {
-    if !listen.ip().is_loopback() {
-        return Err(MetricsError::NotLoopback(listen));
-    }
-    PrometheusBuilder::new()
-        .with_http_listener(listen)
+/// Installs the process's recorder (call once) and hands back what renders its text; serve that
+/// with `web::serve`, and keep [`spawn_gauges`] running for the recorder's upkeep.
+pub fn install() -> Result<PrometheusHandle, MetricsError> {
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)?
-        .install()?;
+        .install_recorder()?;
     ENABLED.store(true, Ordering::Relaxed);
     metrics::describe_counter!(
         "onshi_requests_total",
@@ -56,7 +51,7 @@ pub fn install(listen: SocketAddr) -> Result<(), MetricsError> {
     metrics::describe_counter!("onshi_shed_total", "Calls shed by admission control, by reason");
     metrics::describe_counter!("onshi_consents_written_total", "Consents written");
     metrics::describe_counter!("onshi_access_records_written_total", "Access records appended");
-    Ok(())
+    Ok(handle)
 }
 
 /// One answered facility call.
@@ -89,12 +84,14 @@ fn code_name(code: tonic::Code) -> &'static str {
     }
 }
 
-/// Updates the store and journal gauges every 5 s until the runtime stops.
-pub fn spawn_gauges(app: App) -> tokio::task::JoinHandle<()> {
+/// Updates the store and journal gauges every 5 s until the runtime stops, and runs the
+/// recorder's upkeep (draining histograms) on the same tick.
+pub fn spawn_gauges(app: App, handle: PrometheusHandle) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
             tick.tick().await;
+            handle.run_upkeep();
             let store = app.store.get();
             for (name, property) in [
                 ("onshi_store_keys", "rocksdb.estimate-num-keys"),

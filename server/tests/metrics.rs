@@ -1,6 +1,7 @@
 //! The Prometheus endpoint of a real `onshi-server serve`: after a few calls it serves text that
 //! a Prometheus parser reads, with the calls counted by method, code and facility kind, their
-//! latency histogram, and the store's figures; and the log can be JSON.
+//! latency histogram, and the store's figures; the admin page is on the same listener; and the
+//! log can be JSON.
 
 mod common;
 
@@ -11,13 +12,19 @@ use onshi_proto::v1::{CardReaderInfo, ConfirmByCardRequest};
 
 use self::common::{client, demo_config_in, start};
 
-fn scrape(addr: std::net::SocketAddr) -> String {
+/// The answer to GET `path`: head and body.
+fn get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
     let mut s = std::net::TcpStream::connect(addr).expect("connect to metrics");
     s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("GET");
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes())
+        .expect("GET");
     let mut out = String::new();
     s.read_to_string(&mut out).expect("read");
-    out.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+    out.split_once("\r\n\r\n").map(|(head, body)| (head.to_owned(), body.to_owned())).unwrap_or_default()
+}
+
+fn scrape(addr: std::net::SocketAddr) -> String {
+    get(addr, "/metrics").1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,6 +85,10 @@ async fn metrics_count_calls_and_parse_as_prometheus_text() {
     assert!(scrape.samples.iter().any(|s| s.metric.starts_with("onshi_request_duration_seconds")), "{text}");
     let keys = scrape.samples.iter().find(|s| s.metric == "onshi_store_keys").map(|s| s.value.clone());
     assert!(matches!(keys, Some(prometheus_parse::Value::Gauge(v)) if v > 300.0), "the store's keys: {keys:?}\n{text}");
+
+    let (head, page) = get(port, "/");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(page.contains("onshi 管理") && page.contains("href=\"/people\""), "the admin page: {page}");
     drop(c);
     drop(server);
 }

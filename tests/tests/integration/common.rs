@@ -247,3 +247,146 @@ pub fn patient(s: &onshi_proto::v1::QualificationConfirmSearchInfo) -> onshi_pro
 }
 
 pub const VALID_SERIAL: &str = "A0000000000000000001";
+
+/// The page server (`/metrics` and the admin page) of a test server, on its own loopback port,
+/// rendering `metrics` at `/metrics`; it stops when the returned sender is dropped or fired.
+pub fn start_page(
+    server: &TestServer,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
+) -> (SocketAddr, oneshot::Sender<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let addr = listener.local_addr().expect("addr");
+    let listener = TcpListener::from_std(listener).expect("tokio listener");
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(onshi_server::web::serve(listener, server.app.clone(), metrics, true, async {
+        let _ = rx.await;
+    }));
+    (addr, tx)
+}
+
+/// A tiny HTTP/1.1 client for the page server: one request per connection.
+pub mod http {
+    use std::net::SocketAddr;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    #[derive(Debug)]
+    pub struct Reply {
+        pub status: u16,
+        pub headers: Vec<(String, String)>,
+        pub body: String,
+    }
+
+    impl Reply {
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        }
+    }
+
+    /// `s` percent-encoded for a query string or a form body.
+    pub fn encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
+    pub fn form(pairs: &[(&str, &str)]) -> String {
+        pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+    }
+
+    /// Sends `head` (request line and extra headers, without the blank line) and `body`.
+    pub async fn request(addr: SocketAddr, method: &str, path: &str, extra: &[(&str, &str)], body: &str) -> Reply {
+        let mut s = TcpStream::connect(addr).await.expect("connect to the page server");
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+        for (k, v) in extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if method == "POST" {
+            head.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        head.push_str("\r\n");
+        s.write_all(head.as_bytes()).await.expect("write head");
+        s.write_all(body.as_bytes()).await.expect("write body");
+        let mut raw = Vec::new();
+        tokio::time::timeout(std::time::Duration::from_secs(20), s.read_to_end(&mut raw))
+            .await
+            .expect("answered within 20 s")
+            .expect("read");
+        parse(&raw)
+    }
+
+    fn parse(raw: &[u8]) -> Reply {
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a head and a body");
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut lines = head.split("\r\n");
+        let status =
+            lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).expect("a status line");
+        let headers: Vec<(String, String)> =
+            lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
+        let mut body = raw[split + 4..].to_vec();
+        let chunked = headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
+        if chunked {
+            body = dechunk(&body);
+        }
+        Reply { status, headers, body: String::from_utf8(body).expect("UTF-8 body") }
+    }
+
+    fn dechunk(mut b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).expect("chunk size");
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
+            b = &b[eol + 2 + size + 2..];
+        }
+        out
+    }
+
+    pub async fn get(addr: SocketAddr, path: &str) -> Reply {
+        request(addr, "GET", path, &[], "").await
+    }
+
+    pub async fn post(addr: SocketAddr, path: &str, pairs: &[(&str, &str)]) -> Reply {
+        request(addr, "POST", path, &[], &form(pairs)).await
+    }
+
+    /// The hidden and other inputs (name, value) of the form with id `id` in `html`, values
+    /// unescaped.
+    pub fn form_inputs(html: &str, id: &str) -> Vec<(String, String)> {
+        let start = html.find(&format!("<form id=\"{id}\"")).unwrap_or_else(|| panic!("no form {id}"));
+        let end = start + html[start..].find("</form>").expect("the form ends");
+        let mut inputs = Vec::new();
+        let mut rest = &html[start..end];
+        while let Some(i) = rest.find("<input ") {
+            rest = &rest[i..];
+            let tag = &rest[..rest.find('>').expect("the tag ends")];
+            let attr = |name: &str| {
+                tag.find(&format!(" {name}=\""))
+                    .map(|p| &tag[p + name.len() + 3..])
+                    .and_then(|v| v.split('"').next())
+                    .map(unescape)
+            };
+            if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
+                inputs.push((n, v));
+            }
+            rest = &rest[1..];
+        }
+        inputs
+    }
+
+    pub fn unescape(s: &str) -> String {
+        s.replace("&#34;", "\"").replace("&#39;", "'").replace("&#60;", "<").replace("&#62;", ">").replace("&#38;", "&")
+    }
+}

@@ -3,6 +3,7 @@
 
 mod access;
 mod admin;
+mod admin_page;
 mod bad_input;
 mod browser;
 mod bulk;
