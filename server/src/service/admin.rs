@@ -198,25 +198,18 @@ impl App {
         );
         let from = date_or(v, &format!("{path}.qualification_date"), &spec.qualification_date, today);
         let family = match spec.personal_family_classification.as_str() {
-            "" | "1" => PersonalFamily::Insured,
-            "2" => PersonalFamily::Dependent,
-            _ => {
+            "" => PersonalFamily::Insured,
+            code => PersonalFamily::from_code(code).unwrap_or_else(|| {
                 v.add(&format!("{path}.personal_family_classification"), "must be \"1\" or \"2\"");
                 PersonalFamily::Insured
-            }
+            }),
         };
         let classification = match spec.insured_card_classification.as_str() {
-            "" | "01" => InsuredCardClassification::General,
-            "02" => InsuredCardClassification::Retired,
-            "03" => InsuredCardClassification::ShortTermGeneral,
-            "04" => InsuredCardClassification::ShortTermRetired,
-            "05" => InsuredCardClassification::QualificationCertificate,
-            "06" => InsuredCardClassification::SpecialRetired,
-            "07" => InsuredCardClassification::SelfDefenseForces,
-            _ => {
+            "" => InsuredCardClassification::General,
+            code => InsuredCardClassification::from_code(code).unwrap_or_else(|| {
                 v.add(&format!("{path}.insured_card_classification"), "must be \"01\" to \"07\"");
                 InsuredCardClassification::General
-            }
+            }),
         };
         let on = today.max(from);
         let percent = match spec.insured_partial_contribution_ratio.as_str() {
@@ -344,13 +337,11 @@ impl App {
         let mut v = Violations::default();
         let birthdate = v.check("birthdate", Date::parse_yyyymmdd(&req.birthdate));
         let sex = match req.sex.as_str() {
-            "1" => Sex::Male,
-            "2" => Sex::Female,
-            "" | "3" => Sex::Unset,
-            _ => {
+            "" => Sex::Unset,
+            code => Sex::from_code(code).unwrap_or_else(|| {
                 v.add("sex", "must be \"1\", \"2\" or \"3\"");
                 Sex::Unset
-            }
+            }),
         };
         if req.name.is_empty() {
             v.add("name", "is required");
@@ -396,14 +387,11 @@ impl App {
         let mut v = Violations::default();
         let date = date_or(&mut v, "disqualification_date", &req.disqualification_date, self.today());
         let reason = match req.reason_of_loss.as_str() {
-            "01" => ReasonOfLoss::Death,
-            "02" => ReasonOfLoss::PublicAssistance,
-            "03" => ReasonOfLoss::OtherInsurance,
-            "" | "99" => ReasonOfLoss::Other,
-            _ => {
+            "" => ReasonOfLoss::Other,
+            code => ReasonOfLoss::from_code(code).unwrap_or_else(|| {
                 v.add("reason_of_loss", "must be \"01\", \"02\", \"03\" or \"99\"");
                 ReasonOfLoss::Other
-            }
+            }),
         };
         v.finish()?;
         self.change_person(id, &[], &[], |old| {

@@ -59,7 +59,7 @@ fn kept(screen: &Screen) -> Vec<(String, std::time::SystemTime)> {
             Some((reception, e.metadata().and_then(|m| m.modified()).ok()?))
         })
         .collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1));
+    out.sort_by_key(|b| std::cmp::Reverse(b.1));
     out.truncate(MAX_JOBS);
     out
 }

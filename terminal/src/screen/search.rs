@@ -79,13 +79,13 @@ impl Query {
     pub fn check(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         let insurer = self.insurer.trim();
-        if !insurer.is_empty() {
-            if let Err(e) = InsurerNumber::parse(insurer, CheckDigits::Strict) {
-                errors.push(FieldError {
-                    field: "insurer",
-                    message: format!("保険者番号は6桁または8桁の数字です（検証番号を含む）: {e}"),
-                });
-            }
+        if !insurer.is_empty()
+            && let Err(e) = InsurerNumber::parse(insurer, CheckDigits::Strict)
+        {
+            errors.push(FieldError {
+                field: "insurer",
+                message: format!("保険者番号は6桁または8桁の数字です（検証番号を含む）: {e}"),
+            });
         }
         let number = self.number.trim();
         if number.chars().count() > 20 {
@@ -95,7 +95,8 @@ impl Query {
             errors.push(FieldError { field: "symbol", message: "被保険者証記号は20文字までです".into() });
         }
         let serial = self.serial.trim();
-        if !serial.is_empty() && !(serial.len() <= 32 && serial.bytes().all(|b| b.is_ascii_hexdigit())) {
+        let hex = serial.len() <= 32 && serial.bytes().all(|b| b.is_ascii_hexdigit());
+        if !serial.is_empty() && !hex {
             errors.push(FieldError {
                 field: "serial", message: "シリアル番号は16進数（32桁まで）です".into()
             });
@@ -107,7 +108,17 @@ impl Query {
         let name = self.name.trim();
         if !name.is_empty() {
             let squeezed: String = name.chars().filter(|c| !c.is_whitespace()).collect();
-            let kana_query: String = to_half_width(&squeezed).chars().filter(|c| *c != ' ').collect();
+            let katakana: String = squeezed
+                .chars()
+                .map(|c| {
+                    if ('\u{3041}'..='\u{3096}').contains(&c) {
+                        char::from_u32(c as u32 + 0x60).unwrap_or(c)
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            let kana_query: String = to_half_width(&katakana).chars().filter(|c| *c != ' ').collect();
             let person_name: String = p.name.chars().filter(|c| !c.is_whitespace()).collect();
             let person_kana: String = p.name_kana.chars().filter(|c| *c != ' ').collect();
             if !person_name.contains(&squeezed) && !person_kana.contains(&kana_query) {

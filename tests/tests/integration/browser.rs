@@ -403,3 +403,45 @@ async fn bulk_jobs_show_their_state_and_results_and_fees_show_the_visits() {
     t.stop().await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_added_on_the_admin_page_fails_the_next_tap_and_clearing_it_restores_answers() {
+    let server = TestServer::start().await;
+    let t = ScreenTerminal::start(&server, CLINIC).await;
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle();
+    let (admin, _stop_admin) = crate::common::start_page(&server, handle);
+    let b = Browser::start().await;
+
+    // The README's maintenance recipe, from its preset button: the next ConfirmByCard fails.
+    b.client.goto(&format!("http://{admin}/faults")).await.expect("the admin page");
+    b.click("#preset-maintenance button").await;
+    let listed = b.text("main table tbody").await;
+    assert!(listed.contains("ConfirmByCard"), "{listed}");
+    b.screenshot("admin-faults").await;
+    tap(&b, &t, VALID_SERIAL, &[]).await;
+    let answer = b.text("#reader-answer").await;
+    assert!(answer.contains("maintenance") && answer.contains("システムが応答しませんでした"), "{answer}");
+    assert!(face_files(&t.folders.face).is_empty(), "no face file for a refused tap");
+
+    // Added again, then cleared on the page: the tap is answered.
+    b.client.goto(&format!("http://{admin}/faults")).await.expect("the admin page");
+    b.click("#preset-maintenance button").await;
+    b.text("main table tbody").await;
+    b.click("form[action='/faults/clear'] button.danger").await;
+    b.text("#no-faults").await;
+    tap(&b, &t, VALID_SERIAL, &[]).await;
+    let answer = b.text("#reader-answer").await;
+    assert!(answer.contains("資格確認が完了しました"), "{answer}");
+
+    // The people page finds the patient the screen just confirmed.
+    b.client
+        .goto(&format!("http://{admin}/people?by=serial&person.certificate_serial_number={VALID_SERIAL}"))
+        .await
+        .expect("people");
+    let person = b.text("#person").await;
+    assert!(person.contains("山田"), "{person}");
+    b.screenshot("admin-people").await;
+    b.stop().await;
+    t.stop().await;
+    server.stop().await;
+}
