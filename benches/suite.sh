@@ -22,7 +22,7 @@ PLAIN_PORT=20073
 CLINIC=1312345679
 mkdir -p "$OUT"
 # Server pids go to a file: start_server runs in a command substitution (a subshell).
-cleanup() { [ -f "$WORK/pids" ] && xargs -r kill < "$WORK/pids" 2>/dev/null; rm -rf "$WORK"; }
+cleanup() { [ -f "$WORK/pids" ] && { xargs -r kill < "$WORK/pids" 2>/dev/null || true; }; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 log() { echo "bench: $*" >&2; }
@@ -109,6 +109,27 @@ COMMON=(--persons "$PERSONS" --server-pid "$SPID" -z "$SECS" --warmup 2)
 run health "${TLS[@]}" "${COMMON[@]}" --mix health -c 64 --connections 4
 run card "${TLS[@]}" "${COMMON[@]}" --mix card -c 64 --connections 4
 run card_zipf "${TLS[@]}" "${COMMON[@]}" --mix card --keys zipf -c 64 --connections 4
+
+# The stack-ceiling control (benches/control.rs): the same crates, accept loop, TLS and tonic
+# settings answering ConfirmByCard with a canned answer of a typical card answer's bytes — no
+# store, no logic. card ÷ control is the share of the stack's ceiling onshi's own work leaves.
+CONTROL_PORT=20074
+if [ -x "$T/onshi-stack-control" ]; then
+  "$T/onshi-stack-control" --listen "127.0.0.1:$CONTROL_PORT" --ca "$WORK/pki/ca.pem" \
+    --cert "$WORK/pki/server.pem" --key "$WORK/pki/server.key" --seconds 600 >"$WORK/control.log" 2>&1 &
+  CPID=$!
+  echo "$CPID" >> "$WORK/pids"
+  for _ in $(seq 1 100); do
+    "$T/onshi-server" healthcheck --target "127.0.0.1:$CONTROL_PORT" --cacert "$WORK/pki/ca.pem" \
+      --cert "$WORK/pki/$CLINIC.pem" --key "$WORK/pki/$CLINIC.key" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  run control --target "127.0.0.1:$CONTROL_PORT" --cacert "$WORK/pki/ca.pem" --cert "$WORK/pki/$CLINIC.pem" \
+    --key "$WORK/pki/$CLINIC.key" --persons "$PERSONS" --server-pid "$CPID" -z "$SECS" --warmup 2 --mix card -c 64 --connections 4
+  stop_server "$CPID"
+  # The real server again, right after, so the ratio is not one run's luck.
+  run card_again "${TLS[@]}" "${COMMON[@]}" --mix card -c 64 --connections 4
+fi
 run insured "${TLS[@]}" "${COMMON[@]}" --mix insured -c 64 --connections 4
 run mixed "${TLS[@]}" "${COMMON[@]}" --mix "card=8,insured=1,miss=1,medication=1,checkup=1" -c 64 --connections 4
 run stream "${TLS[@]}" "${COMMON[@]}" --mix stream --batch 128 -c 8 --connections 4
@@ -159,7 +180,7 @@ out, seed_rate, h2, rss, persons, rss_persons = sys.argv[1:7]
 def load(n):
     p = os.path.join(out, n + ".json")
     return json.load(open(p)) if os.path.exists(p) else None
-r = {n: load(n) for n in ["health", "card", "card_zipf", "insured", "mixed", "stream", "bulk", "open_50", "open_70", "open_90", "overload", "overload_closed", "health_plain", "card_10m"]}
+r = {n: load(n) for n in ["health", "card", "card_zipf", "control", "card_again", "insured", "mixed", "stream", "bulk", "open_50", "open_70", "open_90", "overload", "overload_closed", "health_plain", "card_10m"]}
 def lat(d): l = d["latency_us"]; return f'{l["p50"]} / {l["p99"]} / {l["p999"]}'
 rows = []
 def row(name, d, note=""):
@@ -167,6 +188,14 @@ def row(name, d, note=""):
 row("health (mTLS, closed, c=64)", r["health"])
 row("card (mTLS, closed, c=64)", r["card"], f'ratio to health {r["card"]["rps"]/r["health"]["rps"]:.2f}' if r["card"] and r["health"] else "")
 row("card, zipf keys", r["card_zipf"])
+if r["control"]:
+    c = r["control"]
+    cards = [d["rps"] for d in (r["card"], r["card_again"]) if d]
+    card = sum(cards) / len(cards) if cards else 0
+    note = f'card ÷ control {card / c["rps"]:.2f} (card runs before and after averaged)'
+    if r["health"]: note += f'; health ÷ control {r["health"]["rps"] / c["rps"]:.2f}'
+    row("control: same stack, canned card answer, no store or logic", c, note)
+    row("card again, right after the control", r["card_again"])
 row("insured numbers", r["insured"])
 row("mixed 8:1:1:1:1 card/insured/miss/medication/checkup", r["mixed"])
 row("ConfirmStream, 8 streams × 128 in flight", r["stream"], "confirmations/s")
