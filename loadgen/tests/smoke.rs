@@ -7,38 +7,29 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use onshi_server::boot::boot;
 use onshi_server::clock::Clock;
 use onshi_server::demo;
 use onshi_server::pki::{self, PkiPaths};
-use tokio::net::TcpListener;
 
 const LOADGEN: &str = env!("CARGO_BIN_EXE_onshi-loadgen");
 const CLINIC: &str = "1312345679";
 const PERSONS: u64 = 2_000;
 
-/// A demo-configured server on 127.0.0.1:0; it stops when `stop` is dropped or sent to.
+/// A demo-configured server on 127.0.0.1:0, started as `onshi-server serve` starts one.
 struct Server {
     addr: std::net::SocketAddr,
     pki: PkiPaths,
-    app: onshi_server::service::App,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), onshi_server::server::RunError>>,
+    running: onshi_server::running::Running,
 }
 
 async fn server(dir: &Path) -> Server {
     let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
     let (pki, _) = pki::ensure(&dir.join("pki"), &facilities).expect("dev PKI");
-    let config = demo::demo_config(dir, PERSONS, "127.0.0.1:0".parse().expect("addr"));
-    let booted = boot(&config, Arc::new(Clock::system()), |_| {}).expect("boot");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = booted.app.clone();
-    let task = tokio::spawn(onshi_server::run(listener, booted.app, booted.tls, async {
-        let _ = stopped.await;
-    }));
-    Server { addr, pki, app, stop, task }
+    let mut config = demo::demo_config(dir, PERSONS, "127.0.0.1:0".parse().expect("addr"));
+    config.admin.listen = "127.0.0.1:0".parse().expect("addr");
+    let mut running = onshi_server::running::start(&config, Arc::new(Clock::system()), |_| {}).await.expect("start");
+    running.seeded().await.expect("seeded");
+    Server { addr: running.addr, pki, running }
 }
 
 fn tls_args(addr: std::net::SocketAddr, pki: &PkiPaths) -> Vec<String> {
@@ -71,7 +62,7 @@ fn report(path: &Path) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_workload_is_answered_and_reported() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let Server { addr, pki, stop: _stop, .. } = server(dir.path()).await;
+    let Server { addr, pki, running: _running } = server(dir.path()).await;
     let json = dir.path().join("closed.json");
     let mut args = tls_args(addr, &pki);
     for a in [
@@ -117,7 +108,7 @@ async fn every_workload_is_answered_and_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_loop_reports_its_offered_rate() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let Server { addr, pki, stop: _stop, .. } = server(dir.path()).await;
+    let Server { addr, pki, running: _running } = server(dir.path()).await;
     let json = dir.path().join("open.json");
     let mut args = tls_args(addr, &pki);
     for a in ["--mix", "card", "--rps", "500", "-n", "100", "-z", "0", "--warmup", "0", "-c", "8", "--pool", "50"] {
@@ -178,13 +169,12 @@ async fn a_server_that_goes_away_ends_the_run() {
     let mut child = Command::new(LOADGEN).args(&args).spawn().expect("start onshi-loadgen");
     // Wait until calls arrive (the journal records them), then stop the server.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while server.app.journal.bytes() == 0 {
+    while server.running.app.journal.bytes() == 0 {
         assert!(std::time::Instant::now() < deadline, "no call reached the server");
         assert!(child.try_wait().expect("poll").is_none(), "onshi-loadgen ended before calling");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let _ = server.stop.send(());
-    server.task.await.expect("join").expect("server stopped cleanly");
+    server.running.stop().await.expect("server stopped cleanly, its store closed");
     let status = loop {
         if let Some(status) = child.try_wait().expect("poll") {
             break status;

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod metrics;
 pub mod people;
 pub mod pki;
+pub mod running;
 pub mod seed;
 pub mod server;
 pub mod service;

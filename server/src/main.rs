@@ -11,8 +11,7 @@ use onshi_domain::date::Date;
 use onshi_server::clock::Clock;
 use onshi_server::config::{AdminMode, Config, LogFormat};
 use onshi_server::store::{Compression, StoreHandle, StoreOptions};
-use onshi_server::{boot, demo, people, pki, seed};
-use tokio::net::TcpListener;
+use onshi_server::{demo, people, pki, running, seed};
 
 /// mimalloc: glibc's malloc was about 12 % of the server's samples under load (see BENCHMARKS.md).
 #[global_allocator]
@@ -187,95 +186,41 @@ async fn serve_until(
     deadline: Option<Duration>,
     on_ready: impl FnOnce(SocketAddr, Option<SocketAddr>, Option<SocketAddr>),
 ) -> Result<(), AnyError> {
-    let clock = Arc::new(Clock::system());
-    let (app, tls) = boot::prepare(&config, clock)?;
-    // `/metrics` and the admin page share the metrics listener (loopback only).
-    let web_listener = match config.metrics.listen {
-        Some(listen) => Some(onshi_server::web::bind(listen).await?),
-        None => None,
-    };
-    let web_addr = web_listener.as_ref().and_then(|l| l.local_addr().ok());
-    let listener = TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
-    let admin_listener = match config.admin.mode {
-        AdminMode::Off => None,
-        _ => Some(TcpListener::bind(config.admin.listen).await?),
-    };
-    let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
-    let admin_tls = if config.admin.mode == AdminMode::Mtls { tls.clone() } else { None };
-
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let (gauges, web) = match web_listener {
-        Some(web_listener) => {
-            let handle = onshi_server::metrics::install()?;
-            // The page acts with the admin API's authority: only where that API is plaintext on
-            // loopback (the page's own guard keeps other sites' forms out).
-            let pages = config.admin.mode == AdminMode::Plaintext;
-            if let Some(a) = web_addr {
-                tracing::info!("metrics on http://{a}/metrics");
-                if pages {
-                    tracing::info!("admin page on http://{a}/");
+    let persons = config.population.persons;
+    let mut running = running::start(&config, Arc::new(Clock::system()), progress_printer(persons)).await?;
+    let page = running.web_addr.filter(|_| config.admin.mode == AdminMode::Plaintext);
+    on_ready(running.addr, running.admin_addr, page);
+    let stopping = async {
+        match deadline {
+            Some(d) => {
+                tokio::select! {
+                    () = stop_signal() => {},
+                    () = tokio::time::sleep(d) => tracing::info!("--duration elapsed; stopping"),
                 }
             }
-            let gauges = onshi_server::metrics::spawn_gauges(app.clone(), handle.clone());
-            let web =
-                onshi_server::web::serve(web_listener, app.clone(), handle, pages, until_stopped(stopped.clone()));
-            (Some(gauges), Some(tokio::spawn(web)))
+            None => stop_signal().await,
         }
-        None => (None, None),
     };
-    let facility = tokio::spawn(onshi_server::run(listener, app.clone(), tls, until_stopped(stopped.clone())));
-    let admin = admin_listener.map(|l| {
-        tokio::spawn(onshi_server::server::run_admin(l, app.clone(), admin_tls, until_stopped(stopped.clone())))
-    });
-
-    let seeding_app = app.clone();
-    let seeding_config = config.clone();
-    let persons = config.population.persons;
-    let seeding = tokio::task::spawn_blocking(move || {
-        match boot::seed_and_open(&seeding_app, &seeding_config, progress_printer(persons)) {
-            Ok(r) if r.wrote => tracing::info!(
-                "seeded {} persons and {} scenario persons in {:.1?} ({} SST files); serving",
-                r.persons,
-                r.scenario_persons,
-                r.elapsed,
-                r.sst_files
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::error!("seeding failed, the facility API stays unavailable: {e}"),
-        }
-    });
-    on_ready(addr, admin_addr, web_addr.filter(|_| config.admin.mode == AdminMode::Plaintext));
-
-    match deadline {
-        Some(d) => {
-            tokio::select! {
-                () = stop_signal() => {},
-                () = tokio::time::sleep(d) => tracing::info!("--duration elapsed; stopping"),
+    tokio::pin!(stopping);
+    // Report seeding as it ends, unless a stop comes first.
+    tokio::select! {
+        () = &mut stopping => {}
+        seeded = running.seeded() => {
+            match seeded {
+                Ok(Some(r)) if r.wrote => tracing::info!(
+                    "seeded {} persons and {} scenario persons in {:.1?} ({} SST files); serving",
+                    r.persons,
+                    r.scenario_persons,
+                    r.elapsed,
+                    r.sst_files
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!("seeding failed, the facility API stays unavailable: {e}"),
             }
-        }
-        None => stop_signal().await,
-    }
-    let _ = stop.send(true);
-    if let Some(gauges) = gauges {
-        gauges.abort();
-        let _ = gauges.await;
-    }
-    if let Some(mut web) = web {
-        // A browser may hold a connection open; the page does not hold up the stop for long.
-        match tokio::time::timeout(Duration::from_secs(3), &mut web).await {
-            Ok(served) => served??,
-            Err(_) => web.abort(),
+            stopping.await;
         }
     }
-    facility.await??;
-    if let Some(admin) = admin {
-        admin.await??;
-    }
-    if !seeding.is_finished() {
+    if running.stop().await? == running::Stopped::WhileSeeding {
         // Waiting could take minutes for a large population. Leaving is safe: ingestion is atomic
         // and the population record is written last, so the next start seeds again.
         tracing::warn!("stopped while seeding; the seed is abandoned and runs again at the next start");

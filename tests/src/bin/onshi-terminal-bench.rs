@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use notify::{EventKind, RecursiveMode, Watcher};
 use onshi_domain::population::Population;
-use onshi_server::boot::boot;
 use onshi_server::clock::Clock;
 use onshi_server::{demo, pki};
 use onshi_terminal::{Config, Folders, TextEncoding, TlsFiles};
@@ -66,15 +65,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
     let (pki, _) = pki::ensure(&dir.path().join("pki"), &facilities)?;
-    let config = demo::demo_config(dir.path(), args.persons, "127.0.0.1:0".parse()?);
-    let booted = boot(&config, Arc::new(Clock::system()), |_| {})?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(onshi_server::run(listener, booted.app.clone(), booted.tls.clone(), async {
-        let _ = server_stopped.await;
-    }));
-    let as_of = booted.app.store.get().population()?.ok_or("not seeded")?.as_of_date().ok_or("no reference date")?;
+    let mut config = demo::demo_config(dir.path(), args.persons, "127.0.0.1:0".parse()?);
+    config.admin.listen = "127.0.0.1:0".parse()?;
+    let mut server = onshi_server::running::start(&config, Arc::new(Clock::system()), |_| {}).await?;
+    server.seeded().await?;
+    let addr = server.addr;
+    let as_of = server.app.store.get().population()?.ok_or("not seeded")?.as_of_date().ok_or("no reference date")?;
 
     let root = dir.path().join("terminal");
     let tls = TlsFiles { cacert: pki.ca(), cert: pki.facility_cert(CLINIC), key: pki.facility_key(CLINIC) };
@@ -161,8 +157,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(watcher);
     let _ = stop_terminal.send(());
     terminal.await??;
-    let _ = stop_server.send(());
-    server.await??;
+    server.stop().await?;
     if args.json {
         println!(
             "{{\"files\":{},\"seconds\":{:.3},\"files_per_second\":{:.0},\"p50_ms\":{:.1},\"p99_ms\":{:.1},\"max_ms\":{:.1},\"drop_ms\":{:.1}}}",

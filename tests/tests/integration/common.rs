@@ -1,6 +1,6 @@
 //! The test harness: a real onshi server on 127.0.0.1:0 with a real RocksDB in a temporary
-//! directory and certificates made for the test, started through the same boot path as the
-//! `serve` command, and real gRPC clients over mutual TLS.
+//! directory and certificates made for the test, started as the `serve` command starts one
+//! (`onshi_server::running::start`), and real gRPC clients over mutual TLS.
 
 #![allow(dead_code)]
 
@@ -10,10 +10,10 @@ use std::sync::Arc;
 use onshi_domain::date::Date;
 use onshi_domain::population::Population;
 use onshi_proto::v1::qualification_service_client::QualificationServiceClient;
-use onshi_server::boot::boot;
 use onshi_server::clock::Clock;
 use onshi_server::demo;
 use onshi_server::pki::{self, PkiPaths};
+use onshi_server::running::Running;
 use onshi_server::service::App;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
@@ -40,8 +40,7 @@ pub struct TestServer {
     pub pki: PkiPaths,
     pub app: App,
     pub clock: Arc<Clock>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    running: Option<Running>,
 }
 
 impl TestServer {
@@ -56,24 +55,13 @@ impl TestServer {
         Self::start_in_with(dir, adjust).await
     }
 
-    /// Stops the server, waits until its store is closed, and hands back its directory.
-    /// Connection and stream tasks that hyper spawned may still be dropping their clones of the
-    /// app on another worker thread, so this waits (bounded) until the last reference is gone.
-    pub async fn stop_keeping_dir(mut self) -> TempDir {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.expect("server task");
-        }
-        let TestServer { dir, app, .. } = self;
-        let handle = Arc::downgrade(&app.store);
-        let store = Arc::downgrade(&app.store.get());
+    /// Stops the server and hands back its directory once its store is closed
+    /// ([`Running::stop`] waits for that).
+    pub async fn stop_keeping_dir(self) -> TempDir {
+        let TestServer { dir, app, running, .. } = self;
         drop(app);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while handle.strong_count() > 0 || store.strong_count() > 0 {
-            assert!(std::time::Instant::now() < deadline, "the stopped server still holds its store after 10 s");
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        if let Some(running) = running {
+            running.stop().await.expect("the server stops and closes its store");
         }
         dir
     }
@@ -88,35 +76,27 @@ impl TestServer {
         Self::start_in_with(dir, |_| {}).await
     }
 
+    /// The same start as `onshi-server serve` ([`onshi_server::running::start`]), on
+    /// 127.0.0.1:0, waiting until the store is seeded.
     async fn start_in_with(dir: TempDir, adjust: impl FnOnce(&mut onshi_server::config::Config)) -> TestServer {
         let facilities: Vec<(&str, &str)> = demo::DEMO_FACILITIES.iter().map(|f| (f.code, f.name)).collect();
         let (pki, _) = pki::ensure(&dir.path().join("pki"), &facilities).expect("dev PKI");
         let mut config = demo::demo_config(dir.path(), PERSONS, "127.0.0.1:0".parse().expect("addr"));
+        config.admin.listen = "127.0.0.1:0".parse().expect("addr");
         adjust(&mut config);
         let clock = Arc::new(Clock::system());
-        let booted = boot(&config, clock.clone(), |_| {}).expect("boot");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let admin_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let admin_addr = admin_listener.local_addr().expect("addr");
-        let (tx, rx) = oneshot::channel::<()>();
-        let app = booted.app.clone();
-        let tls = booted.tls.clone();
-        let task = tokio::spawn(async move {
-            let (stop_admin, admin_stopped) = oneshot::channel::<()>();
-            let admin =
-                tokio::spawn(onshi_server::server::run_admin(admin_listener, booted.app.clone(), None, async {
-                    let _ = admin_stopped.await;
-                }));
-            onshi_server::run(listener, booted.app, booted.tls, async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("server runs");
-            let _ = stop_admin.send(());
-            admin.await.expect("admin task").expect("admin server runs");
-        });
-        TestServer { addr, admin_addr, tls, dir, pki, app, clock, shutdown: Some(tx), task: Some(task) }
+        let mut running = onshi_server::running::start(&config, clock.clone(), |_| {}).await.expect("start");
+        running.seeded().await.expect("seeded");
+        TestServer {
+            addr: running.addr,
+            admin_addr: running.admin_addr.expect("the admin API listens"),
+            tls: running.tls.clone(),
+            dir,
+            pki,
+            app: running.app.clone(),
+            clock,
+            running: Some(running),
+        }
     }
 
     /// The population the server was seeded with.
@@ -177,13 +157,13 @@ impl TestServer {
         self.clock.advance(secs);
     }
 
-    /// Stops the server and waits for it.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.expect("server task");
+    /// Stops the server's listeners and waits for them (the store closes when the last
+    /// holder of the app lets go).
+    pub async fn stop(self) {
+        let TestServer { app, running, .. } = self;
+        drop(app);
+        if let Some(running) = running {
+            running.stop_serving().await.expect("the server stops");
         }
     }
 }
