@@ -394,6 +394,24 @@ mod tests {
         assert_eq!(c.fee_rules().expect("built in").rules().len(), FeeRules::builtin().expect("valid").rules().len());
     }
 
+    /// docs/configuration.md's example is a real configuration: it parses (unknown fields are
+    /// refused, so a renamed field fails here), validates, and every default it shows is the
+    /// default the code has.
+    #[test]
+    fn the_documented_example_is_the_real_configuration() {
+        let doc = include_str!("../../docs/configuration.md");
+        let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
+        let end = start + doc[start..].find("```").expect("the block ends");
+        let example: Config = toml::from_str(&doc[start..end]).expect("the documented example parses");
+        example.validate().expect("the documented example is valid");
+        let defaults = Config::default();
+        assert_eq!(example.listen, defaults.listen);
+        assert_eq!(example.limits.max_in_flight, defaults.limits.max_in_flight);
+        assert_eq!(example.limits.max_message_bytes, defaults.limits.max_message_bytes);
+        assert_eq!(example.admin.listen, defaults.admin.listen);
+        assert_eq!(example.population.persons, defaults.population.persons);
+    }
+
     #[test]
     fn parses_a_file_with_facilities() {
         let c: Config = toml::from_str(
