@@ -44,13 +44,7 @@ impl App {
             }
             token
         };
-        v.finish()?;
-        let Some(serial) = serial else {
-            return Err(ServiceError::BadRequest(vec![(
-                "certificate_serial_number".to_owned(),
-                "is invalid".to_owned(),
-            )]));
-        };
+        let serial = v.finish_with(serial)?;
         let store = self.store.get();
         let person: PersonId = match store.card(&serial)? {
             CardLookup::Active(value) => CardValue::decode(&value).map_err(StoreError::from)?.person,

@@ -112,8 +112,7 @@ impl App {
             Some(By::Insured(s)) => {
                 let mut v = Violations::default();
                 let q = parse_search(&admin_caller(), SearchFields::from(s), "person.insured", &mut v);
-                v.finish()?;
-                let (q, _) = q.ok_or_else(|| bad("person.insured", "is invalid"))?;
+                let (q, _) = v.finish_with(q)?;
                 match self.resolve_person(&q)? {
                     PersonMatch::One(p, _) => Ok(p),
                     PersonMatch::None => Err(not_found("person", "PERSON_NOT_FOUND")),
@@ -415,8 +414,7 @@ impl App {
         self.change_person(id, &[], &[], |old| {
             let mut v = Violations::default();
             let next = self.qualification_from(spec, old, "qualification", &mut v);
-            v.finish()?;
-            let next = next.ok_or_else(|| bad("qualification", "is invalid"))?;
+            let next = v.finish_with(next)?;
             let mut new = old.clone();
             if let Some(current) = new.qualifications.last_mut()
                 && current.loss.is_none()
@@ -440,8 +438,7 @@ impl App {
             Some(n) => CertificateSerial::parse(&format!("AD{:016X}", n.value)).ok(),
             None => v.check("certificate_serial_number", CertificateSerial::parse(&req.certificate_serial_number)),
         };
-        v.finish()?;
-        let serial = serial.ok_or_else(|| bad("certificate_serial_number", "is invalid"))?;
+        let serial = v.finish_with(serial)?;
         self.change_person(id, &[&serial], allocated.as_slice(), |old| {
             let mut new = old.clone();
             for card in new.cards.iter_mut().filter(|c| c.revoked.is_none()) {
@@ -570,8 +567,7 @@ impl App {
         if !sha.is_empty() && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit())) {
             v.add("facility.certificate_sha256", "must be 64 hex digits (SHA-256 of the certificate's DER)");
         }
-        v.finish()?;
-        let code = code.ok_or_else(|| bad("facility.medical_institution_code", "is invalid"))?;
+        let code = v.finish_with(code)?;
         let entry = Facility {
             code,
             name: f.name.clone(),

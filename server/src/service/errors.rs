@@ -51,6 +51,9 @@ pub enum ServiceError {
     /// Something named by the request does not exist (for this caller).
     #[error("{what} not found")]
     NotFound { what: &'static str, reason: &'static str },
+    /// Validation passed without producing a value it should have: a bug of ours.
+    #[error("the request passed validation without a value it needs (a server bug; please report it)")]
+    Unvalidated,
 }
 
 impl From<ServiceError> for Status {
@@ -90,6 +93,11 @@ impl From<ServiceError> for Status {
                 ]);
                 let details = ErrorDetails::with_error_info("CONSENT_EXPIRED", ERROR_DOMAIN, meta);
                 Status::with_error_details(Code::FailedPrecondition, e.to_string(), details)
+            }
+            ServiceError::Unvalidated => {
+                tracing::error!("validation passed without a value");
+                let details = ErrorDetails::with_error_info("VALIDATION_BUG", ERROR_DOMAIN, HashMap::new());
+                Status::with_error_details(Code::Internal, e.to_string(), details)
             }
             ServiceError::NotFound { reason, .. } => {
                 let details = ErrorDetails::with_error_info(*reason, ERROR_DOMAIN, HashMap::new());
@@ -140,6 +148,14 @@ impl Violations {
     /// `Err` with every violation, if any.
     pub fn finish(self) -> Result<(), ServiceError> {
         if self.0.is_empty() { Ok(()) } else { Err(ServiceError::BadRequest(self.0)) }
+    }
+
+    /// Like [`finish`](Self::finish), and hands back the validated values: every check that
+    /// returned `None` recorded a violation, so with none recorded the values are all there (a
+    /// `None` then is a bug in the validation, answered as INTERNAL, never as the caller's fault).
+    pub fn finish_with<T>(self, values: Option<T>) -> Result<T, ServiceError> {
+        self.finish()?;
+        values.ok_or(ServiceError::Unvalidated)
     }
 }
 

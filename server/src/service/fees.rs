@@ -483,10 +483,7 @@ impl App {
                 v.add("to_month", format!("{from} … {to} is over {MAX_SPAN_MONTHS} months"));
             }
         }
-        v.finish()?;
-        let (Some(claim), Some(from), Some(to)) = (claim, from, to) else {
-            return Err(ServiceError::BadRequest(vec![("claim_month".into(), "is invalid".into())]));
-        };
+        let (claim, from, to) = v.finish_with(claim.zip(from).zip(to).map(|((c, f), t)| (c, f, t)))?;
         let window = Window::of(claim);
         let first = window.map_or(from, |w| w.first).min(from);
         let last = window.map_or(to, |w| w.last).max(to);
@@ -591,12 +588,8 @@ impl App {
             v.add("card_holding_rate_hundredths", "at most 10000 (100 %)");
         }
         let rules_date = date_or(&mut v, "rules_date", &req.rules_date, Some(self.clock.now().date()));
-        v.finish()?;
-        let (Some(department), Some(counts), Some(card_holding_rate), Some(rules_date)) =
-            (department, counts, rate, rules_date)
-        else {
-            return Err(ServiceError::BadRequest(vec![("counts".into(), "is invalid".into())]));
-        };
+        let all = || Some((department?, counts?, rate?, rules_date?));
+        let (department, counts, card_holding_rate, rules_date) = v.finish_with(all())?;
         let input = EstimateInput { department, counts, card_holding_rate, rules_date };
         let e = onshi_domain::fees::estimate(&self.fee_rules, &input).map_err(estimate_error)?;
         let amount = |a: onshi_domain::fees::Amount| pb::FeeAmount { points: a.points, yen: a.yen };
@@ -651,10 +644,7 @@ impl App {
         let readers_applied_on = date_or(&mut v, "readers_applied_on", &req.readers_applied_on, Date::new(2022, 4, 1));
         let installed_on = date_or(&mut v, "installed_on", &req.installed_on, None);
         let subsidy_applied_on = date_or(&mut v, "subsidy_applied_on", &req.subsidy_applied_on, None);
-        v.finish()?;
-        let (Some(facility), Some(readers_applied_on)) = (facility, readers_applied_on) else {
-            return Err(ServiceError::BadRequest(vec![("facility".into(), "is invalid".into())]));
-        };
+        let (facility, readers_applied_on) = v.finish_with(facility.zip(readers_applied_on))?;
         let input = SubsidyInput {
             facility,
             eligible_cost_yen: req.eligible_cost_yen,

@@ -151,10 +151,8 @@ impl App {
         }
         let empty = PatientSearchInfo::default();
         let found = self.find_subject(caller, req.patient_search_info.as_ref().unwrap_or(&empty), &mut v)?;
-        v.finish()?;
-        let (Some(found), Some(start), Some(end)) = (found, start, end) else {
-            return Err(ServiceError::BadRequest(vec![("patient_search_info".to_owned(), "is invalid".to_owned())]));
-        };
+        let all = || Some((found?, start?, end?));
+        let (found, start, end) = v.finish_with(all())?;
         let message_header =
             Some(result_header(caller, &header, now, ReferenceClassification::InsuredNumber, SegmentOfResult::Done));
         let subject = match found {
@@ -250,10 +248,7 @@ impl App {
         }
         let empty = PatientSearchInfo::default();
         let found = self.find_subject(caller, req.patient_search_info.as_ref().unwrap_or(&empty), &mut v)?;
-        v.finish()?;
-        let Some(found) = found else {
-            return Err(ServiceError::BadRequest(vec![("patient_search_info".to_owned(), "is invalid".to_owned())]));
-        };
+        let found = v.finish_with(found)?;
         let message_header =
             Some(result_header(caller, &header, now, ReferenceClassification::InsuredNumber, SegmentOfResult::Done));
         let subject = match found {

@@ -365,10 +365,7 @@ impl App {
         if req.qualification_confirm_search_info.is_none() {
             v.add(P, "is required");
         }
-        v.finish()?;
-        let Some((query, _)) = query else {
-            return Err(ServiceError::BadRequest(vec![(P.to_owned(), "is invalid".to_owned())]));
-        };
+        let (query, _) = v.finish_with(query)?;
         let mut changes = ChangeSet::default();
         let body = self.insured_body(
             caller,
@@ -424,10 +421,7 @@ impl App {
         if req.card_reader_info.is_none() {
             v.add(P, "is required");
         }
-        v.finish()?;
-        let Some(serial) = serial else {
-            return Err(ServiceError::BadRequest(vec![(P.to_owned(), "is invalid".to_owned())]));
-        };
+        let serial = v.finish_with(serial)?;
 
         let answer = |b| response(caller, &header, now, ReferenceClassification::Card, b);
         let store = self.store.get();
