@@ -92,10 +92,13 @@ pub async fn tap(ctx: &Context, folders: &Folders, request: ConfirmByCardRequest
         .into_inner();
     single::remember(ctx, &response);
     let time = response.message_header.as_ref().map(|h| h.process_execution_time.clone()).unwrap_or_default();
-    let path = folders.face.join(face_file_name(&ctx.facility, &time));
+    let name = face_file_name(&ctx.facility, &time);
+    let path = folders.face.join(&name);
     let bytes = single::write(&response, None, ctx.encoding);
+    if let Some(journal) = &ctx.journal {
+        journal.reserve_face(&name);
+    }
     write_atomically(&path, &bytes).map_err(|source| TapError::Write { path: path.clone(), source })?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let entry =
         ctx.journal.as_ref().and_then(|j| j.record(crate::screen::journal::Source::Tap, &name, &bytes)).map(|e| e.id);
     Ok(Tapped { face_file: path, response, entry })

@@ -31,6 +31,14 @@ fn range(lo: f64, hi: f64) -> (f64, f64) {
     (if lo < 0.0 && (hi - lo) > 0.0 && lo > -span * 0.2 { 0.0 } else { lo }, hi)
 }
 
+/// The opening of a drawing `width` wide, titled for screen readers and tooltips.
+fn open(title: &str, width: f64) -> String {
+    format!(
+        r#"<svg class="chart" role="img" aria-label="{t}" viewBox="0 0 {width} {HEIGHT}" width="{width}" height="{HEIGHT}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
+        t = escape(title)
+    )
+}
+
 fn label_number(v: f64) -> String {
     if v.abs() >= 100.0 { format!("{v:.0}") } else { format!("{v:.1}") }
 }
@@ -52,12 +60,7 @@ pub fn line(title: &str, unit: &str, series: &[Series]) -> String {
     let x =
         |i: usize| LEFT + if labels.len() <= 1 { plot_w / 2.0 } else { plot_w * i as f64 / (labels.len() - 1) as f64 };
     let y = |v: f64| TOP + plot_h * (1.0 - (v - lo) / (hi - lo));
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg class="chart" role="img" aria-label="{t}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
-        t = escape(title)
-    );
+    let mut svg = open(title, WIDTH);
     let _ = write!(
         svg,
         r#"<line class="axis" x1="{LEFT}" y1="{}" x2="{}" y2="{}"/>"#,
@@ -126,12 +129,7 @@ pub fn bars(title: &str, unit: &str, data: &[(String, f64)]) -> String {
     let plot_w = width - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let slot = plot_w / data.len().max(1) as f64;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg class="chart" role="img" aria-label="{t}" viewBox="0 0 {width} {HEIGHT}" width="{width}" height="{HEIGHT}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
-        t = escape(title)
-    );
+    let mut svg = open(title, width);
     let _ = write!(
         svg,
         r#"<line class="axis" x1="{LEFT}" y1="{}" x2="{}" y2="{}"/>"#,

@@ -80,17 +80,7 @@ impl EntryView {
                 .map(|r| ResultView {
                     name: r.text_of("Name").to_owned(),
                     groups: labels::groups(r.children.iter()),
-                    medical_link: (r.text_of("PharmacistsInfoConsFlg") == "1"
-                        || r.text_of("SpecificHealthCheckupsInfoConsFlg") == "1")
-                        .then(|| {
-                            super::medical::link(
-                                r.text_of("InsurerNumber"),
-                                r.text_of("InsuredCardSymbol"),
-                                r.text_of("InsuredIdentificationNumber"),
-                                r.text_of("InsuredBranchNumber"),
-                                r.text_of("Birthdate"),
-                            )
-                        }),
+                    medical_link: super::medical::link_of(r),
                 })
                 .collect(),
             open,

@@ -14,6 +14,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use onshi_domain::date::Date;
 use onshi_domain::fees::table::{Condition, Department, FeeRules};
+use onshi_domain::ids::{CheckDigits, MedicalInstitutionCode, ScoreTable};
 use onshi_proto::v1::fee_service_client::FeeServiceClient;
 use onshi_proto::v1::{
     ComputeAdditionsRequest, ComputeAdditionsResponse, FeeNotification, FeePatient, FeeVisit, PatientSearchInfo,
@@ -62,11 +63,11 @@ pub struct FeesPage {
     pub e_prescription: bool,
 }
 
-/// The facility's receipt kind, from the 医療機関コード's 点数表 digit (3rd: 1 医科, 3 歯科, 4 調剤).
+/// The facility's receipt kind, from the 医療機関コード's 点数表 (医科 when it cannot be read).
 fn department(facility: &str) -> Department {
-    match facility.as_bytes().get(2) {
-        Some(b'3') => Department::Dental,
-        Some(b'4') => Department::Pharmacy,
+    match MedicalInstitutionCode::parse(facility, CheckDigits::Lenient).map(|c| c.score_table()) {
+        Ok(ScoreTable::Dental) => Department::Dental,
+        Ok(ScoreTable::Pharmacy) => Department::Pharmacy,
         _ => Department::Medical,
     }
 }
@@ -98,7 +99,7 @@ fn kind_name(k: i32) -> &'static str {
 
 /// One visit per patient and day, with the kind the facility's code implies.
 fn fee_visits(facility: &str, visits: &[Visit], from: &str) -> Vec<FeeVisit> {
-    let pharmacy = facility.as_bytes().get(2) == Some(&b'4');
+    let pharmacy = department(facility) == Department::Pharmacy;
     let mut seen_day = HashSet::new();
     let mut seen_patient = HashSet::new();
     let mut out = Vec::new();

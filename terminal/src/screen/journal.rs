@@ -103,8 +103,10 @@ impl Journal {
         let body = doc.root.child("MessageBody").cloned().unwrap_or_default();
         let entry = {
             let Ok(mut inner) = self.inner.lock() else { return None };
-            if source != Source::Folder {
-                inner.seen_faces.insert(file.to_owned());
+            // A face file is recorded once: the check and the mark are one step under the lock, so
+            // the face/ scan and a tap (which reserved the name before writing) never both record it.
+            if source == Source::Face && !inner.seen_faces.insert(file.to_owned()) {
+                return None;
             }
             let entry = Arc::new(Entry {
                 id: inner.next_id,
@@ -138,6 +140,13 @@ impl Journal {
         inner.entries.iter().find(|e| e.id == id).cloned()
     }
 
+    /// Marks a face file this process is about to write, so the face/ scan leaves it to the tap.
+    pub fn reserve_face(&self, file: &str) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.seen_faces.insert(file.to_owned());
+        }
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Entry>> {
         self.tx.subscribe()
     }
@@ -156,18 +165,19 @@ impl Journal {
             .collect();
         names.sort();
         for name in names {
+            // A cheap skip of what is known; `record` decides, atomically.
             let seen = self.inner.lock().map(|i| i.seen_faces.contains(&name)).unwrap_or(true);
             if seen {
                 continue;
             }
             match std::fs::read(dir.join(&name)) {
                 Ok(bytes) => {
-                    if self.record(Source::Face, &name, &bytes).is_none() {
-                        // Unreadable: do not try again every second.
-                        if let Ok(mut i) = self.inner.lock() {
-                            i.seen_faces.insert(name);
-                        }
+                    if xml_in::read(&bytes).is_err() {
+                        // Unreadable: do not try again every half second.
+                        self.reserve_face(&name);
+                        continue;
                     }
+                    self.record(Source::Face, &name, &bytes);
                 }
                 Err(_) => continue,
             }
@@ -243,5 +253,27 @@ impl Visit {
     /// The patient, as one key.
     pub fn patient(&self) -> (&str, &str, &str, &str, &str) {
         (&self.insurer, &self.symbol, &self.number, &self.branch, &self.birthdate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FACE: &[u8] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader><ReferenceClassification>1</ReferenceClassification></MessageHeader><MessageBody><ProcessingResultStatus>1</ProcessingResultStatus></MessageBody></XmlMsg>".as_bytes();
+
+    /// A face file is one entry, whoever sees it first: the face/ scan twice, or a tap that
+    /// reserved its name and the scan that found the file before the tap recorded it.
+    #[test]
+    fn a_face_file_is_recorded_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let j = Journal::new(dir.path());
+        assert!(j.record(Source::Face, "f1.xml", FACE).is_some());
+        assert!(j.record(Source::Face, "f1.xml", FACE).is_none());
+        j.reserve_face("f2.xml");
+        assert!(j.record(Source::Face, "f2.xml", FACE).is_none(), "the scan leaves a reserved file to the tap");
+        assert!(j.record(Source::Tap, "f2.xml", FACE).is_some());
+        assert_eq!(j.today().len(), 2);
+        assert_eq!(j.today()[0].source, Source::Tap);
     }
 }

@@ -58,6 +58,21 @@ pub fn link(insurer: &str, symbol: &str, number: &str, branch: &str, birthdate: 
     )
 }
 
+/// The page's address for the patient of a `ResultOfQualificationConfirmation`, when the
+/// patient consented to show medication or checkups.
+pub fn link_of(r: &crate::xml_in::Element) -> Option<String> {
+    let consented = r.text_of("PharmacistsInfoConsFlg") == "1" || r.text_of("SpecificHealthCheckupsInfoConsFlg") == "1";
+    consented.then(|| {
+        link(
+            r.text_of("InsurerNumber"),
+            r.text_of("InsuredCardSymbol"),
+            r.text_of("InsuredIdentificationNumber"),
+            r.text_of("InsuredBranchNumber"),
+            r.text_of("Birthdate"),
+        )
+    })
+}
+
 impl Patient {
     fn is_empty(&self) -> bool {
         self.insurer.trim().is_empty() && self.number.trim().is_empty() && self.birthdate.trim().is_empty()
@@ -201,22 +216,7 @@ pub async fn page(State(screen): State<Arc<Screen>>, Query(patient): Query<Patie
             .flat_map(|e| {
                 e.results()
                     .into_iter()
-                    .filter(|r| {
-                        r.text_of("PharmacistsInfoConsFlg") == "1"
-                            || r.text_of("SpecificHealthCheckupsInfoConsFlg") == "1"
-                    })
-                    .map(|r| {
-                        (
-                            r.text_of("Name").to_owned(),
-                            link(
-                                r.text_of("InsurerNumber"),
-                                r.text_of("InsuredCardSymbol"),
-                                r.text_of("InsuredIdentificationNumber"),
-                                r.text_of("InsuredBranchNumber"),
-                                r.text_of("Birthdate"),
-                            ),
-                        )
-                    })
+                    .filter_map(|r| link_of(r).map(|l| (r.text_of("Name").to_owned(), l)))
                     .collect::<Vec<_>>()
             })
             .filter(|(_, l)| seen.insert(l.clone()))
