@@ -25,7 +25,8 @@ use onshi_proto::served::{
     RegisterReferenceNumberResponse, RegisterReferenceNumbersRequest, RegisterReferenceNumbersResponse, ResultHeader,
 };
 use onshi_server::limits::{MessageLimits, RequestLimitsLayer};
-use onshi_server::service::convert::{ConsentFields, encode_request_fields, encode_result_into};
+use onshi_server::service::convert::{ConsentFields, encode_request_fields};
+use onshi_store::encoding::encode_result_into;
 use tonic::{Request, Response, Status, Streaming};
 
 /// The server's allocator, so allocation costs alike.

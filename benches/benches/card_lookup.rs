@@ -16,10 +16,10 @@ use onshi_proto::v1::{CardReaderInfo, ConfirmByCardRequest};
 use onshi_server::auth::ConnIdentity;
 use onshi_server::boot::boot;
 use onshi_server::clock::Clock;
-use onshi_server::service::convert::encode_result;
 use onshi_server::service::qualification::Qualification;
-use onshi_server::store::CardLookup;
 use onshi_server::{demo, pki};
+use onshi_store::CardLookup;
+use onshi_store::encoding::encode_result;
 use prost::Message;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 

@@ -21,6 +21,7 @@ pub mod digits;
 pub mod echo;
 pub mod facility;
 pub mod fees;
+pub mod hex;
 pub mod ids;
 pub mod kana;
 pub mod medical;

@@ -12,10 +12,10 @@ use crate::auth::AllowList;
 use crate::auth::allow_list::EmptyAllowList;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
-use crate::seed::{self, SeedError, SeedReport, SeedSpec};
 use crate::service::App;
-use crate::store::{StoreError, StoreHandle};
 use crate::transport::{self, TlsError};
+use onshi_store::seed::{self, SeedError, SeedReport, SeedSpec};
+use onshi_store::{StoreError, StoreHandle};
 
 #[derive(Debug, Error)]
 pub enum BootError {

@@ -12,7 +12,7 @@ use thiserror::Error;
 use onshi_domain::fees::FeeRules;
 use onshi_domain::result_codes::{ResultCodes, ResultKey};
 
-use crate::store::{Compression, StoreOptions};
+use onshi_store::{Compression, StoreOptions};
 
 /// One entry of a result-codes file.
 #[derive(Debug, Deserialize)]

@@ -10,8 +10,9 @@ use clap::{Parser, Subcommand};
 use onshi_domain::date::Date;
 use onshi_server::clock::Clock;
 use onshi_server::config::{AdminMode, Config, LogFormat};
-use onshi_server::store::{Compression, StoreHandle, StoreOptions};
-use onshi_server::{demo, people, pki, running, seed};
+use onshi_server::{demo, people, pki, running};
+use onshi_store::seed;
+use onshi_store::{Compression, StoreHandle, StoreOptions};
 
 /// mimalloc: glibc's malloc was about 12 % of the server's samples under load (see BENCHMARKS.md).
 #[global_allocator]
@@ -84,7 +85,7 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         persons: u64,
         /// Block compression of the store's files (lz4: about 37 % less disk, slower seeding).
-        #[arg(long, value_enum, default_value = "none")]
+        #[arg(long, default_value = "none")]
         compression: Compression,
     },
     /// Make a dev CA, a server certificate and facility client certificates (reusing what exists).
@@ -392,7 +393,7 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::VerifyLog { data_dir } => {
-            let handle = onshi_server::store::StoreHandle::open(&data_dir, Default::default())?;
+            let handle = onshi_store::StoreHandle::open(&data_dir, Default::default())?;
             let report = onshi_server::verify::verify_access_log(&handle.get())?;
             match report.broken {
                 Some(broken) => {

@@ -19,10 +19,10 @@ use crate::boot::{self, BootError};
 use crate::clock::Clock;
 use crate::config::{AdminMode, Config};
 use crate::metrics::MetricsError;
-use crate::seed::SeedReport;
 use crate::server::RunError;
 use crate::service::App;
 use crate::web::WebError;
+use onshi_store::seed::SeedReport;
 
 #[derive(Debug, Error)]
 pub enum StartError {

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use onshi_domain::qualification::PersonId;
 
-use crate::auth::hex;
-use crate::store::values::AccessRecord;
-use crate::store::{Store, StoreError};
+use onshi_domain::hex::hex;
+use onshi_store::values::AccessRecord;
+use onshi_store::{Store, StoreError};
 
 /// What the walk found.
 #[derive(Debug, Default, PartialEq, Eq)]

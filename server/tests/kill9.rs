@@ -12,7 +12,7 @@ use onshi_domain::ids::{CheckDigits, MedicalInstitutionCode};
 use onshi_domain::population::SCENARIO_ID_BASE;
 use onshi_domain::qualification::PersonId;
 use onshi_proto::v1::{CardReaderInfo, ConfirmByCardRequest};
-use onshi_server::store::StoreHandle;
+use onshi_store::StoreHandle;
 
 use self::common::{CLINIC, client, demo_config_in, kill9, start};
 

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use onshi_domain::hex::hex;
 use onshi_domain::ids::{CheckDigits, MedicalInstitutionCode};
 use sha2::{Digest, Sha256};
 
@@ -63,15 +64,4 @@ pub fn certificate_identity(der: &[u8]) -> CertificateIdentity {
         _ => Err("the certificate has no CommonName naming a 医療機関コード".to_owned()),
     };
     CertificateIdentity { facility, sha256, common_name, serial }
-}
-
-/// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    s
 }

@@ -11,7 +11,7 @@ use onshi_domain::ids::{CheckDigits, MedicalInstitutionCode};
 use thiserror::Error;
 
 pub use self::allow_list::AllowList;
-pub use self::identity::{CertificateIdentity, ConnIdentity, hex};
+pub use self::identity::{CertificateIdentity, ConnIdentity};
 pub use self::revocation::Revocations;
 
 /// The metadata header that names the facility on a plaintext (loopback-only) connection.

@@ -10,19 +10,11 @@ use tonic::{Request, Response, Status};
 
 use super::App;
 use super::errors::{ServiceError, Violations};
-use crate::auth::hex;
-use crate::store::values::CardValue;
-use crate::store::{CardLookup, StoreError, keys};
+use onshi_store::values::CardValue;
+use onshi_store::{CardLookup, PageToken, StoreError};
 
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
 pub const MAX_PAGE_SIZE: i32 = 100;
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
-}
 
 fn time(secs: i64) -> String {
     JstDateTime::from_unix_seconds(secs).map(JstDateTime::compact).unwrap_or_default()
@@ -38,7 +30,7 @@ impl App {
         let after = if req.page_token.is_empty() {
             None
         } else {
-            let token = unhex(&req.page_token).filter(|t| t.len() == 24);
+            let token = PageToken::parse(&req.page_token);
             if token.is_none() {
                 v.add("page_token", "is not a token from this listing");
             }
@@ -54,7 +46,7 @@ impl App {
             }
         };
         if let Some(t) = &after
-            && !t.starts_with(&keys::access_prefix(person))
+            && t.person() != person
         {
             return Err(ServiceError::BadRequest(vec![(
                 "page_token".to_owned(),
@@ -62,7 +54,7 @@ impl App {
             )]));
         }
         let size = if req.page_size == 0 { DEFAULT_PAGE_SIZE } else { req.page_size } as usize;
-        let (records, next) = store.access_history(person, size, after.as_deref())?;
+        let (records, next) = store.access_history(person, size, after.as_ref())?;
         Ok(ListAccessHistoryResponse {
             access_record: records
                 .into_iter()
@@ -76,7 +68,7 @@ impl App {
                     detail: r.detail,
                 })
                 .collect(),
-            next_page_token: next.map(|k| hex(&k)).unwrap_or_default(),
+            next_page_token: next.map(|t| t.to_string()).unwrap_or_default(),
         })
     }
 }

@@ -33,12 +33,12 @@ use super::qualification::{PersonMatch, SearchFields, parse_search};
 use crate::auth::revocation::Revoked;
 use crate::auth::{Caller, ConnIdentity};
 use crate::faults::FaultKind;
-use crate::seed::{self, SeedSpec, person_entries};
-use crate::store::handle::valid_snapshot_name;
-use crate::store::locks::PersonGuard;
-use crate::store::sequence::Allocated;
-use crate::store::values::{CardValue, ConsentValue};
-use crate::store::{CardLookup, ChangeSet, Store, StoreError, keys};
+use onshi_store::handle::valid_snapshot_name;
+use onshi_store::locks::PersonGuard;
+use onshi_store::seed::{self, SeedSpec, person_entries};
+use onshi_store::sequence::Allocated;
+use onshi_store::values::{CardValue, ConsentValue};
+use onshi_store::{CardLookup, ChangeSet, MedicalKind, Store, StoreError};
 
 /// The CommonName of the admin client certificate.
 pub const ADMIN_COMMON_NAME: &str = "onshi-admin";
@@ -95,7 +95,7 @@ impl App {
         self.clock.now().date()
     }
 
-    fn population_meta(&self) -> Result<Option<crate::store::PopulationMeta>, ServiceError> {
+    fn population_meta(&self) -> Result<Option<onshi_store::PopulationMeta>, ServiceError> {
         Ok(self.store.get().population()?)
     }
 
@@ -480,7 +480,7 @@ impl App {
 
     fn add_medical_record(
         &self,
-        cf: &'static str,
+        kind: MedicalKind,
         person: Option<&pb::PersonRef>,
         date: &str,
         record: Vec<u8>,
@@ -489,7 +489,7 @@ impl App {
         let id = self.resolve(person)?;
         self.load_person(&self.store.get(), id)?;
         let date = Date::parse_yyyymmdd(date).map_err(|e| bad(field, e.to_string()))?;
-        self.store.get().add_medical_record(cf, id, date, &record)?;
+        self.store.get().add_medical_record(kind, id, date, &record)?;
         Ok(pb::AddRecordResponse { person_id: id.0 })
     }
 
@@ -921,7 +921,7 @@ impl AdminService for Admin {
         self.run(request, |app, req| {
             let info = req.dispensing_info.clone().ok_or_else(|| bad("dispensing_info", "is required"))?;
             app.add_medical_record(
-                keys::CF_MEDICATION_RECORDS,
+                MedicalKind::Medication,
                 req.person.as_ref(),
                 &info.dispensing_date.clone(),
                 info.encode_to_vec(),
@@ -937,7 +937,7 @@ impl AdminService for Admin {
                 .clone()
                 .ok_or_else(|| bad("specific_health_checkup_info", "is required"))?;
             app.add_medical_record(
-                keys::CF_CHECKUP_RECORDS,
+                MedicalKind::Checkup,
                 req.person.as_ref(),
                 &info.checkup_date.clone(),
                 info.encode_to_vec(),

@@ -21,8 +21,8 @@ use super::qualification::{
     InsuredAsk, MAX_FREE_TEXT_CHARS, body, consent_flag, parse_search, result_header, validate_header,
 };
 use crate::auth::Caller;
-use crate::store::values::BulkJob;
-use crate::store::{ChangeSet, StoreError};
+use onshi_store::values::BulkJob;
+use onshi_store::{ChangeSet, StoreError};
 
 /// The most search infos one upload may carry.
 pub const MAX_BULK_ENTRIES: usize = 10_000;

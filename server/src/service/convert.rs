@@ -1,94 +1,9 @@
-//! Conversions between domain values and onshi.v1 protobuf: the one place where a domain
-//! `Qualification` becomes the encoded `ResultOfQualificationConfirmation` that the store keeps
-//! ready to serve, and where per-request fields (consents, reference numbers) are encoded to be
-//! appended to it.
+//! The per-request fields of a card or insured-number confirmation (consents, reference numbers),
+//! encoded to be appended to the stored ready-to-serve result (`onshi_store::encoding`). The tests
+//! here hold both encodings to prost's: this is where the store's bytes meet onshi.v1.
 
 use onshi_domain::date::JstDateTime;
-use onshi_domain::qualification::{Person, Qualification};
-
-use super::wire::Wire;
-
-/// The three pre-encoded parts of a qualification's result (see `store::values::ResultParts`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct EncodedResult {
-    pub base: Vec<u8>,
-    pub limit: Vec<u8>,
-    pub diseases: Vec<u8>,
-}
-
-/// Encodes one qualification of `person`, split into the base and the consent-gated parts.
-pub fn encode_result(person: &Person, q: &Qualification) -> EncodedResult {
-    let mut all = Vec::new();
-    let [base, limit, _] = encode_result_into(person, q, &mut all);
-    let diseases = all.split_off(base + limit);
-    let limit = all.split_off(base);
-    EncodedResult { base: all, limit, diseases }
-}
-
-/// [`encode_result`] appended to `out` as base, limit and diseases parts one after another;
-/// returns their lengths. The seeder reuses one buffer for everyone. Field numbers are those of
-/// `onshi.v1.ResultOfQualificationConfirmation` and its nested messages (tests compare the bytes
-/// with prost's encoding of the same message).
-pub fn encode_result_into(person: &Person, q: &Qualification, out: &mut Vec<u8>) -> [usize; 3] {
-    let start = out.len();
-    let mut w = Wire(out);
-    w.str(1, q.card_classification.code())
-        .str(2, q.insurer_number.as_str())
-        .str(3, &q.insurer_name)
-        .str(4, q.symbol.as_str())
-        .str(5, q.number.as_str())
-        .str(6, q.branch.as_ref().map_or("", |b| b.as_str()))
-        .str(7, q.family.code())
-        .str(8, &q.insured_name)
-        .str(9, &person.name)
-        .str(11, &person.name_kana)
-        .str(13, person.sex.code())
-        .date(15, person.birthdate)
-        .str(16, &person.address)
-        .str(17, &person.post_number)
-        .date(18, q.qualification_date)
-        .opt_date(19, q.loss.map(|l| l.date))
-        .str(20, q.loss.map_or("", |l| l.reason.code()))
-        .date(21, q.card_issued)
-        .date(22, q.card_valid_from)
-        .opt_date(23, q.card_valid_until)
-        .percent(24, q.contribution_percent)
-        .str(25, if q.preschool { "1" } else { "" });
-    if let Some(e) = q.elderly {
-        w.message(26, |m| {
-            m.date(1, e.certificate_date)
-                .date(2, e.valid_from)
-                .date(3, e.valid_until)
-                .percent(4, e.contribution_percent);
-        });
-    }
-    let base = w.0.len() - start;
-    if let Some(l) = q.limit_certificate {
-        w.message(29, |m| {
-            m.str(1, l.classification.code())
-                .str(2, &l.bracket.code())
-                .date(3, l.certificate_date)
-                .date(4, l.valid_from)
-                .date(5, l.valid_until)
-                .opt_date(6, l.long_term_date);
-        });
-    }
-    let limit = w.0.len() - start - base;
-    if !q.specific_diseases.is_empty() {
-        w.message(32, |list| {
-            for s in &q.specific_diseases {
-                list.message(1, |m| {
-                    m.str(1, s.disease.code())
-                        .date(2, s.certificate_date)
-                        .date(3, s.valid_from)
-                        .opt_date(4, s.valid_until)
-                        .decimal(5, u64::from(s.self_pay_yen));
-                });
-            }
-        });
-    }
-    [base, limit, w.0.len() - start - base - limit]
-}
+use onshi_store::wire::Wire;
 
 /// The consent fields a card confirmation appends to a result: for each kind, the flag as the
 /// patient chose it, and for a consent given, its time and (for the viewing consents) until when.
@@ -148,6 +63,9 @@ mod tests {
     use onshi_domain::population::{Population, scenarios};
     use onshi_proto::v1;
     use prost::Message;
+
+    use onshi_domain::qualification::{Person, Qualification};
+    use onshi_store::encoding::encode_result;
 
     use super::*;
 
@@ -352,5 +270,50 @@ mod tests {
         let r = v1::ResultOfQualificationConfirmation::decode(enc.base.as_slice()).expect("decodes");
         assert_eq!(r.birthdate, p.birthdate.yyyymmdd());
         assert_eq!(r.name_kana, p.name_kana);
+    }
+
+    #[test]
+    fn fields_encode_as_prost_does() {
+        use prost::Message;
+        let m = onshi_proto::v1::SpecificDiseasesCertificateInfo {
+            specific_diseases_disease_category: "01".into(),
+            specific_diseases_certificate_date: "20250401".into(),
+            specific_diseases_valid_start_date: String::new(),
+            specific_diseases_valid_end_date: "20991231".into(),
+            specific_diseases_self_pay: "10000".into(),
+        };
+        let mut out = Vec::new();
+        Wire(&mut out)
+            .str(1, "01")
+            .date(2, onshi_domain::date::Date::new(2025, 4, 1).expect("date"))
+            .opt_date(3, None)
+            .opt_date(4, onshi_domain::date::Date::new(2099, 12, 31))
+            .decimal(5, 10_000);
+        assert_eq!(out, m.encode_to_vec());
+    }
+
+    #[test]
+    fn long_nested_messages_get_a_wider_length() {
+        for n in [0usize, 1, 125, 126, 127, 128, 300, 20_000] {
+            let text = "x".repeat(n);
+            let mut out = Vec::new();
+            Wire(&mut out).message(9, |w| {
+                w.str(1, &text);
+            });
+            let expected = onshi_proto::v1::SpecificDiseasesCertificateList {
+                specific_diseases_certificate_info: vec![onshi_proto::v1::SpecificDiseasesCertificateInfo {
+                    specific_diseases_disease_category: text.clone(),
+                    ..Default::default()
+                }],
+            };
+            use prost::Message;
+            // Field 9 of a message holding one nested message: compare the nested bytes.
+            let inner = expected.specific_diseases_certificate_info[0].encode_to_vec();
+            let mut want = Vec::new();
+            Wire(&mut want).varint(9 << 3 | 2);
+            Wire(&mut want).varint(inner.len() as u64);
+            want.extend_from_slice(&inner);
+            assert_eq!(out, want, "length {n}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::auth::AuthError;
-use crate::store::StoreError;
+use onshi_store::StoreError;
 
 /// The ErrorInfo domain of every onshi error.
 pub const ERROR_DOMAIN: &str = "onshi.dev";

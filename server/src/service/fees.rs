@@ -25,13 +25,13 @@ use onshi_domain::ids::CertificateSerial;
 use onshi_domain::qualification::PersonId;
 use onshi_proto::served::fee_service_server::FeeService;
 use onshi_proto::served::{self as pb, estimate_additions_request::Counts, fee_patient};
+use onshi_store::ConfirmedBy;
 use tonic::{Request, Response, Status};
 
 use super::App;
 use super::errors::{ServiceError, Violations};
 use super::qualification::{PersonMatch, SearchFields, parse_search};
 use crate::auth::Caller;
-use crate::store::keys::ConfirmedBy;
 
 /// The most visits one ComputeAdditions call judges.
 pub const MAX_VISITS: usize = 100_000;

@@ -21,8 +21,8 @@ use super::App;
 use super::errors::{ServiceError, Violations};
 use super::qualification::{PersonMatch, SearchFields, parse_search, result_header, validate_header};
 use crate::auth::Caller;
-use crate::store::values::ConsentValue;
-use crate::store::{ChangeSet, keys};
+use onshi_store::values::ConsentValue;
+use onshi_store::{ChangeSet, MedicalKind};
 
 /// The name a consent kind has in errors and the access history.
 fn kind_name(kind: ConsentKind) -> &'static str {
@@ -201,12 +201,9 @@ impl App {
             })
             .collect();
         // Records added through the admin API show at once (no claims lag).
-        for bytes in self.store.get().medical_records(
-            keys::CF_MEDICATION_RECORDS,
-            subject.person,
-            start,
-            last_day_of_month(end),
-        )? {
+        for bytes in
+            self.store.get().medical_records(MedicalKind::Medication, subject.person, start, last_day_of_month(end))?
+        {
             if let Ok(info) = DispensingInfo::decode(bytes.as_slice()) {
                 infos.push(info);
             }
@@ -294,7 +291,7 @@ impl App {
         })
         .collect();
         // Checkups added through the admin API show at once.
-        for bytes in self.store.get().medical_records(keys::CF_CHECKUP_RECORDS, subject.person, from, today)? {
+        for bytes in self.store.get().medical_records(MedicalKind::Checkup, subject.person, from, today)? {
             if let Ok(info) = SpecificHealthCheckupInfo::decode(bytes.as_slice()) {
                 list.push(info);
             }

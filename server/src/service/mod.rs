@@ -13,7 +13,6 @@ pub mod qualification;
 pub mod reference;
 pub mod shell;
 pub mod stream;
-pub mod wire;
 
 use std::sync::Arc;
 
@@ -22,7 +21,7 @@ use tonic::Request;
 
 use crate::auth::{self, AllowList, Caller, ConnIdentity, FACILITY_HEADER};
 use crate::clock::Clock;
-use crate::store::StoreHandle;
+use onshi_store::StoreHandle;
 
 use self::errors::ServiceError;
 
@@ -104,7 +103,7 @@ impl App {
     /// write lock: a reload never installs a list read before another change was written.
     pub fn change_facilities(
         &self,
-        change: impl FnOnce(&crate::store::Store) -> Result<(), ServiceError>,
+        change: impl FnOnce(&onshi_store::Store) -> Result<(), ServiceError>,
     ) -> Result<(), ServiceError> {
         let _writer = self.allow_list.writer();
         let store = self.store.get();

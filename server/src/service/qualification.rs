@@ -38,9 +38,8 @@ use super::App;
 use super::convert::{self, ConsentFields, ConsentTimes};
 use super::errors::{ServiceError, Violations};
 use crate::auth::{Caller, check_request_facility};
-use crate::store::keys::ConfirmedBy;
-use crate::store::values::{AccessRecord, CardValue, ConsentValue, QualificationRecord, ResultParts};
-use crate::store::{CardLookup, ChangeSet, StoreError, keys};
+use onshi_store::values::{AccessRecord, CardValue, ConsentValue, QualificationRecord, ResultParts};
+use onshi_store::{CardLookup, ChangeSet, ConfirmedBy, InsuredQuery, StoreError};
 
 /// How long an outpatient consent to view medical information lasts.
 pub const CONSENT_WINDOW_SECS: i64 = 24 * 3600;
@@ -166,18 +165,12 @@ fn assemble(
 ) -> Bytes {
     let limit: &[u8] = if show_limit { parts.limit } else { &[] };
     let diseases: &[u8] = if show_diseases { parts.diseases } else { &[] };
-    let mut out = crate::store::values::concat_with_capacity(
+    let mut out = onshi_store::values::concat_with_capacity(
         &[parts.base, limit, diseases],
         convert::REQUEST_FIELDS_CAPACITY + reference_number.len(),
     );
     convert::encode_request_fields(consents, reference_number, &mut out);
     out.freeze()
-}
-
-/// A validated insured-number query.
-pub(crate) struct InsuredQuery {
-    pub prefix: Vec<u8>,
-    pub branch: Option<InsuredBranchNumber>,
 }
 
 /// The fields of an insured-number search, wherever they come from.
@@ -218,8 +211,8 @@ pub(crate) fn parse_search(
     let branch =
         v.check_in(path, "insured_branch_number", InsuredBranchNumber::parse_optional(s.insured_branch_number));
     let birthdate = v.check_in(path, "birthdate", Date::parse_yyyymmdd(s.birthdate));
-    let (insurer, symbol, number, branch, birthdate) = (insurer?, symbol?, number?, branch?, birthdate?);
-    Some((InsuredQuery { prefix: keys::insured_prefix(&insurer, &symbol, &number, birthdate), branch }, birthdate))
+    let birthdate = birthdate?;
+    Some((InsuredQuery { insurer: insurer?, symbol: symbol?, number: number?, birthdate, branch: branch? }, birthdate))
 }
 
 /// What an insured-number confirmation asks besides the numbers.
@@ -243,7 +236,7 @@ pub(crate) enum PersonMatch {
 impl App {
     /// The stored qualification records matching a query.
     pub(crate) fn lookup(&self, q: &InsuredQuery) -> Result<Vec<Vec<u8>>, ServiceError> {
-        Ok(self.store.get().insured(&q.prefix, q.branch, MAX_MATCHES)?)
+        Ok(self.store.get().insured(q, MAX_MATCHES)?)
     }
 
     /// The one person a search identifies (any qualification, valid or not: history follows the

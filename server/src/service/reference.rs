@@ -13,7 +13,7 @@ use super::App;
 use super::errors::{ServiceError, Violations};
 use super::qualification::{PersonMatch, parse_search, result_header, validate_header};
 use crate::auth::Caller;
-use crate::store::ChangeSet;
+use onshi_store::ChangeSet;
 
 /// The most registrations one bulk call may carry.
 pub const MAX_REGISTRATIONS: usize = 1_000;

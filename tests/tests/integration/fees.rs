@@ -14,7 +14,7 @@ use onshi_proto::v1::{
     PatientsPerMonth, QualificationConfirmSearchInfo, UsageRateRequest, VisitAdditions, VisitKind,
     estimate_additions_request::Counts, fee_patient,
 };
-use onshi_server::store::keys::ConfirmedBy;
+use onshi_store::ConfirmedBy;
 use tonic::Code;
 use tonic::transport::Channel;
 

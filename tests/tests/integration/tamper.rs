@@ -4,8 +4,8 @@
 
 use onshi_proto::v1::GetMedicationInfoRequest;
 use onshi_proto::v1::medication_service_client::MedicationServiceClient;
-use onshi_server::store::StoreHandle;
 use onshi_server::verify::verify_access_log;
+use onshi_store::StoreHandle;
 
 use crate::common::{CLINIC, TestServer, VALID_SERIAL, card_with_consents, patient, valid_person_search};
 

@@ -1,25 +1,34 @@
-//! The RocksDB store: one column family per kind of record (see [`keys`]), hot-path values ready
-//! to serve (see [`values`]), and bulk loading through sorted SST files (see [`bulk`]).
+//! onshi-store: the RocksDB store. One column family per kind of record (see [`keys`]), hot-path
+//! values ready to serve (see [`values`] and [`encoding`]), bulk loading through sorted SST files
+//! (see [`bulk`]) and the seeding pipeline (see [`seed`]).
 //!
-//! The store speaks validated domain types and bytes; it never sees protobuf types. Every change
+//! The store speaks validated domain types and bytes: it depends on `onshi-domain` and RocksDB,
+//! never on protobuf messages, tonic or the command line, and no caller names a column family or
+//! builds a key. Every change
 //! that touches several records is one `WriteBatch`, written with the WAL on, so an acknowledged
 //! write survives the process being killed; `sync_writes` adds an fsync per write for power loss.
 
-pub mod bulk;
+mod bulk;
+pub mod encoding;
 pub mod handle;
-pub mod keys;
+mod keys;
 pub mod locks;
+mod query;
+pub mod seed;
 pub mod sequence;
 pub mod values;
+pub mod wire;
 
 pub use handle::StoreHandle;
+pub use keys::ConfirmedBy;
+pub use query::{InsuredQuery, PageToken};
 
 use std::path::{Path, PathBuf};
 
 use onshi_domain::codes::ConsentKind;
 use onshi_domain::date::Date;
 use onshi_domain::facility::Facility;
-use onshi_domain::ids::{CertificateSerial, InsuredBranchNumber, MedicalInstitutionCode};
+use onshi_domain::ids::{CertificateSerial, MedicalInstitutionCode};
 use onshi_domain::qualification::{Person, PersonId};
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, DBPinnableSlice,
@@ -28,7 +37,6 @@ use rocksdb::{
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use self::keys::ConfirmedBy;
 use self::locks::{PersonGuard, RecordLocks};
 use self::sequence::{Allocated, Sequence};
 use self::values::{AccessRecord, CardValue, ChainHead, ConfirmationFact, ConsentValue, CorruptValue, RevokedCard};
@@ -74,12 +82,59 @@ impl Default for StoreOptions {
 /// Block compression of new SST files. Lookups cost the same either way (the block cache holds
 /// blocks uncompressed); LZ4 saves about 37 % of the disk and makes seeding about 1.5 times slower
 /// (LZ4 was a quarter of the seeder's CPU; see BENCHMARKS.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     #[default]
     None,
     Lz4,
+}
+
+impl Compression {
+    pub const ALL: [Compression; 2] = [Compression::None, Compression::Lz4];
+
+    /// The name used in configuration files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Lz4 => "lz4",
+        }
+    }
+}
+
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Compression {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Compression, String> {
+        Compression::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("{s:?} is not a compression; use none or lz4"))
+    }
+}
+
+/// The medical records added through the admin API, each kind in its own column family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MedicalKind {
+    /// 調剤情報: encoded onshi.v1.DispensingInfo.
+    Medication,
+    /// 特定健診情報: encoded onshi.v1.SpecificHealthCheckupInfo.
+    Checkup,
+}
+
+impl MedicalKind {
+    fn column_family(self) -> &'static str {
+        match self {
+            MedicalKind::Medication => keys::CF_MEDICATION_RECORDS,
+            MedicalKind::Checkup => keys::CF_CHECKUP_RECORDS,
+        }
+    }
 }
 
 /// What the store was seeded with.
@@ -330,14 +385,12 @@ impl Store {
         }
     }
 
-    /// The qualification records matching an insured-number prefix (see [`keys::insured_prefix`]):
-    /// with a 枝番, the one exact key; without, every branch under the prefix. At most `limit`.
-    pub fn insured(
-        &self,
-        prefix: &[u8],
-        branch: Option<InsuredBranchNumber>,
-        limit: usize,
-    ) -> Result<Vec<Vec<u8>>, StoreError> {
+    /// The qualification records matching an insured-number query: with a 枝番, the one exact
+    /// key; without, every branch of the card number and birthdate. At most `limit`.
+    pub fn insured(&self, query: &InsuredQuery, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let prefix = query.index_prefix();
+        let prefix = prefix.as_slice();
+        let branch = query.branch;
         let index = self.cf(keys::CF_INSURED_INDEX)?;
         let quals = self.cf(keys::CF_QUALIFICATIONS)?;
         let mut qual_keys: Vec<Vec<u8>> = Vec::new();
@@ -423,7 +476,7 @@ impl Store {
                 let mut record = record.clone();
                 record.seq = head.seq + 1;
                 let link = record.link(&head.link);
-                record.chain = crate::auth::hex(&link);
+                record.chain = onshi_domain::hex::hex(&link);
                 *head = ChainHead { seq: record.seq, link };
                 let unique = self.access_sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 batch.put_cf(cf, keys::access(*person, record.at * 1000, unique), serde_json::to_vec(&record)?);
@@ -480,14 +533,16 @@ impl Store {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    /// Up to `limit` of a person's access records, newest first, starting after the record whose
-    /// key is `after`; with the key to continue from if there may be more.
+    /// Up to `limit` of a person's access records, newest first, starting after the record
+    /// `after` points at; with the token to continue from if there may be more. A token of another
+    /// person's listing starts nowhere (check [`PageToken::person`] first).
     pub fn access_history(
         &self,
         person: PersonId,
         limit: usize,
-        after: Option<&[u8]>,
-    ) -> Result<(Vec<AccessRecord>, Option<Vec<u8>>), StoreError> {
+        after: Option<&PageToken>,
+    ) -> Result<(Vec<AccessRecord>, Option<PageToken>), StoreError> {
+        let after = after.map(PageToken::key);
         let cf = self.cf(keys::CF_ACCESS_LOG)?;
         let prefix = keys::access_prefix(person);
         let mut ro = ReadOptions::default();
@@ -507,7 +562,7 @@ impl Store {
                 return Ok((out, last_key));
             }
             out.push(serde_json::from_slice(&v)?);
-            last_key = Some(k.to_vec());
+            last_key = PageToken::from_key(&k);
         }
         Ok((out, None))
     }
@@ -762,23 +817,24 @@ impl Store {
         Ok(())
     }
 
-    /// Adds a medical record (encoded protobuf) to `cf` (medication or checkup records).
+    /// Adds a medical record (encoded protobuf) of `kind`.
     pub fn add_medical_record(
         &self,
-        cf: &'static str,
+        kind: MedicalKind,
         person: PersonId,
         date: Date,
         record: &[u8],
     ) -> Result<(), StoreError> {
         let sequence = self.access_sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.db.put_cf_opt(self.cf(cf)?, keys::medical_record(person, date, sequence), record, &self.write_opts)?;
+        let cf = self.cf(kind.column_family())?;
+        self.db.put_cf_opt(cf, keys::medical_record(person, date, sequence), record, &self.write_opts)?;
         Ok(())
     }
 
-    /// Added medical records of a person dated `from..=to`, oldest first.
+    /// Added medical records of `kind` of a person dated `from..=to`, oldest first.
     pub fn medical_records(
         &self,
-        cf: &'static str,
+        kind: MedicalKind,
         person: PersonId,
         from: Date,
         to: Date,
@@ -787,7 +843,9 @@ impl Store {
         let mut ro = ReadOptions::default();
         ro.set_iterate_upper_bound(keys::medical_record(person, to.add_days(1).unwrap_or(to), 0));
         let mut out = Vec::new();
-        for item in self.db.iterator_cf_opt(self.cf(cf)?, ro, IteratorMode::From(&start, Direction::Forward)) {
+        for item in
+            self.db.iterator_cf_opt(self.cf(kind.column_family())?, ro, IteratorMode::From(&start, Direction::Forward))
+        {
             out.push(item?.1.to_vec());
         }
         Ok(out)

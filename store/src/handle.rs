@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use super::{Store, StoreError, StoreOptions};
+use crate::{Store, StoreError, StoreOptions};
 
 const ACTIVE: &str = "ACTIVE";
 const BASELINE: &str = "baseline";

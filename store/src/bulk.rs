@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Store, StoreError};
+use crate::{Store, StoreError};
 
 /// SST files being prepared for one column family.
 pub struct SstSet<'s> {

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rocksdb::{ColumnFamily, DB, MergeOperands, WriteBatch};
 
-use super::StoreError;
+use crate::StoreError;
 
 /// The merge operator's name (stored in the OPTIONS file; never change it).
 pub(super) const MAX_MERGE_NAME: &str = "onshi.max_u64";
@@ -74,7 +74,7 @@ impl Allocated {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{ChangeSet, Store, StoreOptions};
+    use crate::{ChangeSet, Store, StoreOptions};
 
     #[test]
     fn marks_written_out_of_order_still_recover_past_every_number() {

@@ -168,9 +168,12 @@ pub fn reference_number(facility: &MedicalInstitutionCode, person: PersonId) -> 
     k
 }
 
+/// Length of an access-log key.
+pub const ACCESS_KEY_LEN: usize = 24;
+
 /// Access-log key; records of one person sort newest first.
-pub fn access(person: PersonId, unix_millis: i64, unique: u64) -> [u8; 24] {
-    let mut k = [0u8; 24];
+pub fn access(person: PersonId, unix_millis: i64, unique: u64) -> [u8; ACCESS_KEY_LEN] {
+    let mut k = [0u8; ACCESS_KEY_LEN];
     k[..8].copy_from_slice(&person.0.to_be_bytes());
     k[8..16].copy_from_slice(&(u64::MAX - unix_millis.max(0) as u64).to_be_bytes());
     k[16..].copy_from_slice(&unique.to_be_bytes());
@@ -258,6 +261,11 @@ pub fn access_range(person: PersonId, from_millis: i64, to_millis: i64) -> ([u8;
 pub const META_ADMIN_SEQUENCE: &[u8] = b"admin_sequence";
 /// The high-water mark (next number, u64 BE) of 一括照会 reception numbers; merged likewise.
 pub const META_RECEPTION_SEQUENCE: &[u8] = b"reception_sequence";
+
+/// The person of an access-log key.
+pub fn person_of_access(key: &[u8; ACCESS_KEY_LEN]) -> PersonId {
+    PersonId(u64::from_be_bytes(*key.first_chunk::<8>().unwrap_or(&[0; 8])))
+}
 
 /// The first key of a person's access records.
 pub fn access_prefix(person: PersonId) -> [u8; 8] {
