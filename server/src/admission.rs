@@ -11,10 +11,8 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use onshi_domain::ids::MedicalInstitutionCode;
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::service::errors::ERROR_DOMAIN;
+use crate::errors::ServiceError;
 
 /// How long a shed caller is told to wait before retrying.
 pub const RETRY_AFTER: Duration = Duration::from_millis(100);
@@ -49,11 +47,8 @@ impl Drop for Permit {
     }
 }
 
-fn shed(message: &str, reason: &'static str) -> Status {
-    metrics::counter!("onshi_shed_total", "reason" => reason).increment(1);
-    let mut details = ErrorDetails::with_retry_info(Some(RETRY_AFTER));
-    details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
-    Status::with_error_details(Code::ResourceExhausted, message, details)
+fn shed(message: impl Into<String>, reason: &'static str) -> ServiceError {
+    ServiceError::Shed { message: message.into(), reason, retry_after: RETRY_AFTER }
 }
 
 impl Admission {
@@ -91,7 +86,7 @@ impl Admission {
         self: &Arc<Self>,
         facility: &MedicalInstitutionCode,
         arrived: Option<Instant>,
-    ) -> Result<Permit, Status> {
+    ) -> Result<Permit, ServiceError> {
         if !self.max_queue.is_zero() && arrived.is_some_and(|t| t.elapsed() > self.max_queue) {
             return Err(shed("the server is behind; retry shortly", "OVERLOADED"));
         }
@@ -106,10 +101,7 @@ impl Admission {
             permit.facility = Some(counter);
             if mine > self.facility_max_in_flight {
                 return Err(shed(
-                    &format!(
-                        "this facility already has {} calls in flight; retry shortly",
-                        self.facility_max_in_flight
-                    ),
+                    format!("this facility already has {} calls in flight; retry shortly", self.facility_max_in_flight),
                     "FACILITY_SESSION_LIMIT",
                 ));
             }
@@ -126,7 +118,14 @@ impl Admission {
 mod tests {
     use onshi_domain::ids::CheckDigits;
 
+    use tonic::{Code, Status};
+
     use super::*;
+
+    /// The gRPC code a refusal goes out with.
+    fn code(e: ServiceError) -> Code {
+        Status::from(e).code()
+    }
 
     #[test]
     fn by_default_a_facility_gets_a_quarter_of_the_permits() {
@@ -134,7 +133,7 @@ mod tests {
         let f1 = MedicalInstitutionCode::parse("1312345679", CheckDigits::Strict).expect("code");
         let f2 = MedicalInstitutionCode::parse("1342345673", CheckDigits::Strict).expect("code");
         let held: Vec<Permit> = (0..2).map(|_| a.admit(&f1, None).expect("within the share")).collect();
-        assert_eq!(a.admit(&f1, None).expect_err("past the share").code(), Code::ResourceExhausted);
+        assert_eq!(code(a.admit(&f1, None).expect_err("past the share")), Code::ResourceExhausted);
         assert!(a.admit(&f2, None).is_ok(), "another facility still gets in");
         drop(held);
     }
@@ -147,13 +146,13 @@ mod tests {
         let p1 = a.admit(&f1, None).expect("1");
         let p2 = a.admit(&f1, None).expect("2");
         let s = a.admit(&f1, None).expect_err("facility limit");
-        assert_eq!(s.code(), Code::ResourceExhausted);
+        assert_eq!(code(s), Code::ResourceExhausted);
         let p3 = a.admit(&f2, None).expect("other facility");
-        assert_eq!(a.admit(&f2, None).expect_err("global limit").code(), Code::ResourceExhausted);
+        assert_eq!(code(a.admit(&f2, None).expect_err("global limit")), Code::ResourceExhausted);
         drop((p1, p2, p3));
         assert_eq!(a.in_flight(), 0);
         assert!(a.admit(&f1, Some(Instant::now())).is_ok());
         let stale = Instant::now() - Duration::from_secs(1);
-        assert_eq!(a.admit(&f1, Some(stale)).expect_err("waited too long").code(), Code::ResourceExhausted);
+        assert_eq!(code(a.admit(&f1, Some(stale)).expect_err("waited too long")), Code::ResourceExhausted);
     }
 }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use onshi_domain::date::Date;
 use thiserror::Error;
 
+use crate::app::App;
 use crate::auth::AllowList;
 use crate::auth::allow_list::EmptyAllowList;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
-use crate::service::App;
 use crate::transport::{self, TlsError};
 use onshi_store::seed::{self, SeedError, SeedReport, SeedSpec};
 use onshi_store::{StoreError, StoreHandle};
@@ -75,7 +75,7 @@ pub fn prepare(config: &Config, clock: Arc<Clock>) -> Result<(App, Option<Arc<ru
         codes: Arc::new(config.result_codes()?),
         faults: Arc::new(crate::faults::Faults::new()),
         journal: Arc::new(crate::journal::Journal::new(config.journal.enabled, config.journal.max_bytes)),
-        serving: Arc::new(crate::service::Serving::new(seeded)),
+        serving: Arc::new(crate::app::Serving::new(seeded)),
         admission: Arc::new(crate::admission::Admission::new(
             std::time::Duration::from_millis(config.limits.max_queue_ms),
             config.limits.max_in_flight,

@@ -6,12 +6,14 @@
 //! completes.
 
 pub mod admission;
+pub mod app;
 pub mod auth;
 pub mod boot;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod demo_terminals;
+pub mod errors;
 pub mod faults;
 pub mod fees_cli;
 pub mod journal;

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::service::App;
+use crate::app::App;
 
 /// Latency buckets, seconds: 50 µs to 5 s.
 const BUCKETS: &[f64] =

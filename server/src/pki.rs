@@ -200,7 +200,7 @@ pub fn ensure(dir: &Path, facilities: &[(&str, &str)]) -> Result<(PkiPaths, Vec<
         created.push(paths.server_cert());
     }
     if !(paths.admin_cert().exists() && paths.admin_key().exists()) {
-        let a = ca.issue_client(crate::service::admin::ADMIN_COMMON_NAME, "onshi administration")?;
+        let a = ca.issue_client(crate::auth::ADMIN_COMMON_NAME, "onshi administration")?;
         write(&paths.admin_cert(), &a.cert_pem)?;
         write(&paths.admin_key(), &a.key_pem)?;
         created.push(paths.admin_cert());

@@ -15,12 +15,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::app::App;
 use crate::boot::{self, BootError};
 use crate::clock::Clock;
 use crate::config::{AdminMode, Config};
 use crate::metrics::MetricsError;
 use crate::server::RunError;
-use crate::service::App;
 use crate::web::WebError;
 use onshi_store::seed::SeedReport;
 

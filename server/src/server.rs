@@ -16,8 +16,8 @@ use tokio::net::TcpListener;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
+use crate::app::App;
 use crate::limits::{MessageLimits, RequestLimitsLayer};
-use crate::service::App;
 use crate::service::access_history::AccessHistory;
 use crate::service::admin::Admin;
 use crate::service::fees::Fees;

@@ -14,6 +14,9 @@ pub use self::allow_list::AllowList;
 pub use self::identity::{CertificateIdentity, ConnIdentity};
 pub use self::revocation::Revocations;
 
+/// The CommonName of the admin client certificate: the one certificate the admin API takes.
+pub const ADMIN_COMMON_NAME: &str = "onshi-admin";
+
 /// The metadata header that names the facility on a plaintext (loopback-only) connection.
 pub const FACILITY_HEADER: &str = "x-onshi-facility";
 

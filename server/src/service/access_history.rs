@@ -9,7 +9,7 @@ use onshi_proto::served::{AccessRecord, ListAccessHistoryRequest, ListAccessHist
 use tonic::{Request, Response, Status};
 
 use super::App;
-use super::errors::{ServiceError, Violations};
+use crate::errors::{ServiceError, Violations};
 use onshi_store::values::CardValue;
 use onshi_store::{CardLookup, PageToken, StoreError};
 

@@ -25,13 +25,13 @@ use onshi_domain::qualification::{
 use onshi_proto::served::admin_service_server::AdminService;
 use onshi_proto::served::{self as pb, fault::Kind as FaultKindPb, person_ref::By};
 use prost::Message;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Request, Response, Status};
 
 use super::App;
-use super::errors::{ServiceError, Violations};
 use super::qualification::{PersonMatch, SearchFields, parse_search};
 use crate::auth::revocation::Revoked;
-use crate::auth::{Caller, ConnIdentity};
+use crate::auth::{ADMIN_COMMON_NAME, Caller, ConnIdentity};
+use crate::errors::{ServiceError, Violations};
 use crate::faults::FaultKind;
 use onshi_store::handle::valid_snapshot_name;
 use onshi_store::locks::PersonGuard;
@@ -39,9 +39,6 @@ use onshi_store::seed::{self, SeedSpec, person_entries};
 use onshi_store::sequence::Allocated;
 use onshi_store::values::{CardValue, ConsentValue};
 use onshi_store::{CardLookup, ChangeSet, MedicalKind, Store, StoreError};
-
-/// The CommonName of the admin client certificate.
-pub const ADMIN_COMMON_NAME: &str = "onshi-admin";
 
 /// Person ids handed out by the admin API start here (population and scenario ids are below).
 pub const ADMIN_ID_BASE: u64 = 1 << 41;
@@ -54,8 +51,8 @@ fn not_found(what: &'static str, reason: &'static str) -> ServiceError {
     ServiceError::NotFound { what, reason }
 }
 
-fn failed_precondition(message: impl Into<String>) -> Status {
-    Status::failed_precondition(message)
+fn failed_precondition(reason: &'static str, message: impl Into<String>) -> ServiceError {
+    ServiceError::FailedPrecondition { reason, message: message.into() }
 }
 
 fn date_or(v: &mut Violations, field: &str, s: &str, default: Date) -> Date {
@@ -76,18 +73,7 @@ impl App {
         match request.extensions().get::<ConnIdentity>().and_then(|id| id.0.certificate.as_ref()) {
             None => Ok(()),
             Some(cert) if cert.common_name.as_deref() == Some(ADMIN_COMMON_NAME) => Ok(()),
-            Some(_) => {
-                let details = tonic_types::ErrorDetails::with_error_info(
-                    "NOT_AN_ADMIN_CERTIFICATE",
-                    super::errors::ERROR_DOMAIN,
-                    std::collections::HashMap::<String, String>::new(),
-                );
-                Err(<Status as tonic_types::StatusExt>::with_error_details(
-                    Code::PermissionDenied,
-                    "the admin API takes the onshi-admin certificate only",
-                    details,
-                ))
-            }
+            Some(_) => Err(ServiceError::NotAdmin.into()),
         }
     }
 
@@ -589,16 +575,19 @@ impl App {
             // both see a second facility and leave the list empty.
             let facilities = store.facilities()?;
             if !facilities.iter().any(|f| f.code == code) {
-                refusal = Some(Status::from(not_found("facility", "FACILITY_NOT_FOUND")));
+                refusal = Some(not_found("facility", "FACILITY_NOT_FOUND"));
             } else if facilities.len() == 1 {
-                refusal = Some(failed_precondition("the allow-list would be empty; it never means \"allow all\""));
+                refusal = Some(failed_precondition(
+                    "ALLOW_LIST_WOULD_BE_EMPTY",
+                    "the allow-list would be empty; it never means \"allow all\"",
+                ));
             } else {
                 store.delete_facility(&code)?;
             }
             Ok(())
         })?;
         match refusal {
-            Some(status) => Err(status),
+            Some(refusal) => Err(refusal.into()),
             None => Ok(pb::RemoveFacilityResponse {}),
         }
     }
@@ -805,10 +794,14 @@ impl AdminService for Admin {
         if let Some(m) = meta
             && m.seed != seed
         {
-            return Err(failed_precondition(format!(
-                "the store holds seed {}; Reset cannot change it either: start with another data directory",
-                m.seed
-            )));
+            return Err(failed_precondition(
+                "DIFFERENT_SEED",
+                format!(
+                    "the store holds seed {}; Reset cannot change it either: start with another data directory",
+                    m.seed
+                ),
+            )
+            .into());
         }
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::SeedProgress, Status>>(64);
         let app = self.0.clone();
@@ -841,7 +834,7 @@ impl AdminService for Admin {
             .map_err(|e| Status::internal(e.to_string()))?
             .map_err(ServiceError::from)?;
         if !found {
-            return Err(failed_precondition("there is no seeded baseline yet"));
+            return Err(failed_precondition("NO_BASELINE", "there is no seeded baseline yet").into());
         }
         self.0.reload_allow_list()?;
         Ok(Response::new(pb::ResetResponse { elapsed_ms: started.elapsed().as_millis() as u64 }))

@@ -16,11 +16,11 @@ use onshi_proto::served::{
 use prost::Message;
 
 use super::App;
-use super::errors::{ServiceError, Violations};
 use super::qualification::{
     InsuredAsk, MAX_FREE_TEXT_CHARS, body, consent_flag, parse_search, result_header, validate_header,
 };
 use crate::auth::Caller;
+use crate::errors::{ServiceError, Violations};
 use onshi_store::values::BulkJob;
 use onshi_store::{ChangeSet, StoreError};
 

@@ -29,9 +29,9 @@ use onshi_store::ConfirmedBy;
 use tonic::{Request, Response, Status};
 
 use super::App;
-use super::errors::{ServiceError, Violations};
 use super::qualification::{PersonMatch, SearchFields, parse_search};
 use crate::auth::Caller;
+use crate::errors::{ServiceError, Violations};
 
 /// The most visits one ComputeAdditions call judges.
 pub const MAX_VISITS: usize = 100_000;

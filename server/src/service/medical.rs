@@ -18,9 +18,9 @@ use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::App;
-use super::errors::{ServiceError, Violations};
 use super::qualification::{PersonMatch, SearchFields, parse_search, result_header, validate_header};
 use crate::auth::Caller;
+use crate::errors::{ServiceError, Violations};
 use onshi_store::values::ConsentValue;
 use onshi_store::{ChangeSet, MedicalKind};
 

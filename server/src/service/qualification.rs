@@ -36,8 +36,8 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::App;
 use super::convert::{self, ConsentFields, ConsentTimes};
-use super::errors::{ServiceError, Violations};
 use crate::auth::{Caller, check_request_facility};
+use crate::errors::{ServiceError, Violations};
 use onshi_store::values::{AccessRecord, CardValue, ConsentValue, QualificationRecord, ResultParts};
 use onshi_store::{CardLookup, ChangeSet, ConfirmedBy, InsuredQuery, StoreError};
 

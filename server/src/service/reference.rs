@@ -10,9 +10,9 @@ use onshi_proto::served::{
 };
 
 use super::App;
-use super::errors::{ServiceError, Violations};
 use super::qualification::{PersonMatch, parse_search, result_header, validate_header};
 use crate::auth::Caller;
+use crate::errors::{ServiceError, Violations};
 use onshi_store::ChangeSet;
 
 /// The most registrations one bulk call may carry.

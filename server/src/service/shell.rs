@@ -2,20 +2,18 @@
 //! authorization, injected faults, and the request journal. Handlers stay plain functions from a
 //! caller and a request to an answer.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use onshi_domain::codes::{ReferenceClassification, SegmentOfResult};
 use onshi_proto::served;
 use prost::Message;
 use tonic::{Code, Request, Response, Status};
-use tonic_types::{ErrorDetails, StatusExt};
 
 use super::App;
-use super::errors::{ERROR_DOMAIN, ServiceError};
 use super::qualification::{Header, result_header};
 use crate::admission::Permit;
 use crate::auth::{Caller, ConnIdentity};
+use crate::errors::ServiceError;
 use crate::faults::Action;
 use crate::journal::Entry;
 
@@ -116,11 +114,6 @@ impl Answer for served::UsageRateResponse {}
 impl Answer for served::EstimateAdditionsResponse {}
 impl Answer for served::EstimateSubsidyResponse {}
 
-fn unavailable(message: &str) -> Status {
-    let details = ErrorDetails::with_error_info("UNAVAILABLE", ERROR_DOMAIN, HashMap::new());
-    Status::with_error_details(Code::Unavailable, message, details)
-}
-
 /// The facility code a request claims, for the journal (even when it is refused).
 fn claimed_facility<T>(request: &Request<T>) -> String {
     if let Some(id) = request.extensions().get::<ConnIdentity>()
@@ -145,7 +138,7 @@ impl App {
         request: &Request<Req>,
     ) -> Result<Result<(Caller, Permit), Resp>, Status> {
         if !self.serving.ready() {
-            return Err(unavailable("the store is being seeded; try again shortly"));
+            return Err(ServiceError::Unavailable("the store is being seeded; try again shortly").into());
         }
         let caller = self.caller(request)?;
         let arrived = request.extensions().get::<crate::limits::Arrived>().map(crate::limits::Arrived::ready_at);
@@ -153,13 +146,13 @@ impl App {
         for action in self.faults.check(method, caller.code.as_str(), &request.get_ref().persons()) {
             match action {
                 Action::Unavailable => {
-                    return Err(unavailable("オンライン資格確認等システム is not available (injected outage)"));
+                    return Err(ServiceError::Unavailable(
+                        "オンライン資格確認等システム is not available (injected outage)",
+                    )
+                    .into());
                 }
                 Action::Fail { code, message, reason } => {
-                    let code = Code::from_i32(code);
-                    let reason = if reason.is_empty() { "INJECTED_FAULT".to_owned() } else { reason };
-                    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
-                    return Err(Status::with_error_details(code, message, details));
+                    return Err(ServiceError::Injected { code, message, reason }.into());
                 }
                 Action::Delay(d) => tokio::time::sleep(d).await,
                 Action::RequestFailure { error_code, error_message } => {

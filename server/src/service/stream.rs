@@ -4,7 +4,6 @@
 //! when the stream opens (the allow-list is still consulted by every answer through the same
 //! handlers).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -14,13 +13,12 @@ use futures_util::{Stream, StreamExt};
 use onshi_proto::served::confirm_stream_request::Request as Ask;
 use onshi_proto::served::confirm_stream_response::Outcome;
 use onshi_proto::served::{ConfirmStreamRequest, ConfirmStreamResponse, StreamError};
-use tonic::{Code, Status, Streaming};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic::{Status, Streaming};
 
 use super::App;
-use super::errors::{ERROR_DOMAIN, ServiceError};
 use crate::admission::Permit;
 use crate::auth::Caller;
+use crate::errors::ServiceError;
 
 impl App {
     fn stream_answer(&self, caller: &Caller, msg: ConfirmStreamRequest) -> ConfirmStreamResponse {
@@ -119,8 +117,7 @@ impl Stream for Session {
                 } else {
                     ("STREAM_IDLE", "no message within the stream's idle limit; open a new stream when needed")
                 };
-                let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
-                return Poll::Ready(Some(Err(Status::with_error_details(Code::DeadlineExceeded, message, details))));
+                return Poll::Ready(Some(Err(ServiceError::StreamDeadline { message, reason }.into())));
             },
         }
     }

@@ -27,7 +27,7 @@ use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
-use crate::service::App;
+use crate::app::App;
 use crate::service::admin::Admin;
 
 /// The stylesheet of every page, compiled in.

@@ -1,7 +1,12 @@
-//! The service's errors and their one mapping to gRPC statuses with google.rpc details:
-//! BadRequest field violations for malformed input, ErrorInfo with a stable reason for refusals.
+//! Every error a call can end with, and their one mapping to gRPC statuses with google.rpc
+//! details: BadRequest field violations for malformed input, ErrorInfo with a stable reason for
+//! refusals (and RetryInfo when a retry will do). The operations, the services' shell, streams,
+//! admission and the admin check all refuse through [`ServiceError`], so every ErrorInfo is made
+//! here. Below the operations and the services; knows no protobuf message.
 
 use std::collections::HashMap;
+
+use std::time::Duration;
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -54,6 +59,29 @@ pub enum ServiceError {
     /// Validation passed without producing a value it should have: a bug of ours.
     #[error("the request passed validation without a value it needs (a server bug; please report it)")]
     Unvalidated,
+    /// The request is well formed but the state it would act on refuses it.
+    #[error("{message}")]
+    FailedPrecondition { reason: &'static str, message: String },
+    /// The facility API is not serving (seeding, or an outage).
+    #[error("{0}")]
+    Unavailable(&'static str),
+    /// A fault injected through the admin API: its own code, message and reason.
+    #[error("{message}")]
+    Injected { code: i32, message: String, reason: String },
+    /// Shed by admission control: retry after `retry_after`.
+    #[error("{message}")]
+    Shed { message: String, reason: &'static str, retry_after: Duration },
+    /// A stream reached one of its time limits.
+    #[error("{message}")]
+    StreamDeadline { message: &'static str, reason: &'static str },
+    /// An admin call with a facility's certificate.
+    #[error("the admin API takes the onshi-admin certificate only")]
+    NotAdmin,
+}
+
+/// A status with an ErrorInfo of `reason` and no metadata.
+fn with_reason(code: Code, message: String, reason: &str) -> Status {
+    Status::with_error_details(code, message, ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new()))
 }
 
 impl From<ServiceError> for Status {
@@ -103,6 +131,22 @@ impl From<ServiceError> for Status {
                 let details = ErrorDetails::with_error_info(*reason, ERROR_DOMAIN, HashMap::new());
                 Status::with_error_details(Code::NotFound, e.to_string(), details)
             }
+            ServiceError::FailedPrecondition { reason, .. } => {
+                with_reason(Code::FailedPrecondition, e.to_string(), reason)
+            }
+            ServiceError::Unavailable(_) => with_reason(Code::Unavailable, e.to_string(), "UNAVAILABLE"),
+            ServiceError::Injected { code, message, reason } => {
+                let reason = if reason.is_empty() { "INJECTED_FAULT" } else { reason };
+                with_reason(Code::from_i32(*code), message.clone(), reason)
+            }
+            ServiceError::Shed { message, reason, retry_after } => {
+                metrics::counter!("onshi_shed_total", "reason" => *reason).increment(1);
+                let mut details = ErrorDetails::with_retry_info(Some(*retry_after));
+                details.set_error_info(*reason, ERROR_DOMAIN, HashMap::new());
+                Status::with_error_details(Code::ResourceExhausted, message.clone(), details)
+            }
+            ServiceError::StreamDeadline { reason, .. } => with_reason(Code::DeadlineExceeded, e.to_string(), reason),
+            ServiceError::NotAdmin => with_reason(Code::PermissionDenied, e.to_string(), "NOT_AN_ADMIN_CERTIFICATE"),
             ServiceError::Store(inner) => {
                 tracing::error!(error = %inner, "store failure");
                 let details = ErrorDetails::with_error_info("STORE_FAILURE", ERROR_DOMAIN, HashMap::new());
