@@ -109,6 +109,16 @@ pub fn contribution_percent(birth: Date, on: Date, income: IncomeLevel) -> u8 {
     }
 }
 
+/// The 5th birthday after `issued` (the expiry of the card's user-identification certificate).
+pub fn fifth_birthday_after(birth: Date, issued: Date) -> Date {
+    let years = u32::from(issued.year().saturating_sub(birth.year()));
+    let mut anniversary = birth.add_years(years as i32).unwrap_or(issued);
+    if anniversary <= issued {
+        anniversary = birth.add_years(years as i32 + 1).unwrap_or(issued);
+    }
+    anniversary.add_years(4).unwrap_or(anniversary)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -263,6 +263,35 @@ impl ConsentKind {
         ConsentKind::ALL.into_iter().find(|k| k.tag() == tag)
     }
 
+    /// The kind's place in [`ConsentKind::ALL`]: per-kind values are kept in arrays indexed by it.
+    pub fn index(self) -> usize {
+        match self {
+            ConsentKind::SpecificHealthCheckups => 0,
+            ConsentKind::Pharmacists => 1,
+            ConsentKind::Diagnosis => 2,
+            ConsentKind::Operation => 3,
+            ConsentKind::LimitCertificate => 4,
+            ConsentKind::SpecificDiseasesCertificate => 5,
+        }
+    }
+
+    /// The kind's name in the API: the admin API's `consent_kind`, the `consent_kind` of a
+    /// CONSENT_MISSING / CONSENT_EXPIRED refusal and an access record's `information_kind`.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            ConsentKind::SpecificHealthCheckups => "specific_health_checkups_info",
+            ConsentKind::Pharmacists => "pharmacists_info",
+            ConsentKind::Diagnosis => "diagnosis_info",
+            ConsentKind::Operation => "operation_info",
+            ConsentKind::LimitCertificate => "limit_application_certificate",
+            ConsentKind::SpecificDiseasesCertificate => "specific_diseases_certificate",
+        }
+    }
+
+    pub fn from_api_name(name: &str) -> Option<ConsentKind> {
+        ConsentKind::ALL.into_iter().find(|k| k.api_name() == name)
+    }
+
     /// Whether the consent has a viewing window (有効期限): the medical-information consents do;
     /// the certificate consents only allow showing the certificate in this answer.
     pub fn has_window(self) -> bool {
@@ -298,6 +327,8 @@ mod tests {
         assert_eq!(contribution_ratio_code(10), "010");
         for k in ConsentKind::ALL {
             assert_eq!(ConsentKind::from_tag(k.tag()), Some(k));
+            assert_eq!(ConsentKind::ALL[k.index()], k);
+            assert_eq!(ConsentKind::from_api_name(k.api_name()), Some(k));
         }
         assert_eq!(LimitBracket::from_code("A06").map(LimitBracket::name), Some("オ（境）"));
         assert_eq!(LimitBracket::from_code("B03").map(LimitBracket::name), Some("現役並みⅠ"));

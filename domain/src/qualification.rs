@@ -173,6 +173,50 @@ pub fn card_choice(spans: &[Span], on: Date) -> Option<(usize, QualificationVali
     newest_begun
 }
 
+/// The July 31st on or after `d` (certificates run August to July).
+pub fn next_july_31(d: Date) -> Date {
+    let this_year = Date::new(d.year(), 7, 31).unwrap_or(d);
+    if d <= this_year { this_year } else { Date::new(d.year() + 1, 7, 31).unwrap_or(d) }
+}
+
+/// The August 1st on or before `d`.
+pub fn last_august_1(d: Date) -> Date {
+    let this_year = Date::new(d.year(), 8, 1).unwrap_or(d);
+    if d >= this_year { this_year } else { Date::new(d.year() - 1, 8, 1).unwrap_or(d) }
+}
+
+/// The 高齢受給者証 in force on `as_of` for someone in the 70–74 band.
+pub fn elderly_recipient(birth: Date, as_of: Date, percent: u8) -> ElderlyRecipient {
+    let start = crate::age::elderly_recipient_start(birth).unwrap_or(as_of);
+    let end = crate::age::elderly_recipient_end(birth).unwrap_or(as_of);
+    let valid_from = start.max(last_august_1(as_of));
+    ElderlyRecipient {
+        certificate_date: valid_from.add_days(-14).unwrap_or(valid_from),
+        valid_from,
+        valid_until: end.min(next_july_31(as_of)),
+        contribution_percent: percent,
+    }
+}
+
+/// What a qualification in force on `on` carries because of the holder's age: its 負担割合
+/// (`percent`, from `age::contribution_percent` or as an insurer set it), whether the holder is
+/// 未就学, and the 高齢受給者証 of the 70–74 band. One rule for generated and admin-made people.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AgeTerms {
+    pub contribution_percent: u8,
+    pub preschool: bool,
+    pub elderly: Option<ElderlyRecipient>,
+}
+
+pub fn age_terms(birth: Date, on: Date, percent: u8) -> AgeTerms {
+    let band = crate::age::age_band(birth, on);
+    AgeTerms {
+        contribution_percent: percent,
+        preschool: band == crate::age::AgeBand::Preschool,
+        elderly: (band == crate::age::AgeBand::Elderly).then(|| elderly_recipient(birth, on, percent)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use crate::auth::allow_list::EmptyAllowList;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::transport::{self, TlsError};
-use onshi_store::seed::{self, SeedError, SeedReport, SeedSpec};
+use onshi_store::seed::{SeedError, SeedReport, SeedSpec};
 use onshi_store::{StoreError, StoreHandle};
 
 #[derive(Debug, Error)]
@@ -91,14 +91,8 @@ pub fn prepare(config: &Config, clock: Arc<Clock>) -> Result<(App, Option<Arc<ru
 /// Seeds the store if it needs it, records the baseline, and opens the facility API.
 pub fn seed_and_open(app: &App, config: &Config, progress: impl FnMut(u64)) -> Result<SeedReport, BootError> {
     let today: Date = app.clock.now().date();
-    let report = seed::seed(
-        &app.store.get(),
-        SeedSpec { seed: config.population.seed, persons: config.population.persons, as_of: today },
-        progress,
-    )?;
-    if report.wrote || !app.store.has_baseline() {
-        app.store.save_baseline()?;
-    }
+    let spec = SeedSpec { seed: config.population.seed, persons: config.population.persons, as_of: today };
+    let report = app.store.seed_and_baseline(spec, progress)?;
     app.serving.set_ready(true);
     Ok(report)
 }

@@ -79,6 +79,18 @@ pub enum ServiceError {
     NotAdmin,
 }
 
+impl ServiceError {
+    /// One malformed field.
+    pub fn bad(field: &str, description: impl Into<String>) -> ServiceError {
+        ServiceError::BadRequest(vec![(field.to_owned(), description.into())])
+    }
+
+    /// Something the request names does not exist; `reason` is the ErrorInfo reason.
+    pub fn not_found(what: &'static str, reason: &'static str) -> ServiceError {
+        ServiceError::NotFound { what, reason }
+    }
+}
+
 /// A status with an ErrorInfo of `reason` and no metadata.
 fn with_reason(code: Code, message: String, reason: &str) -> Status {
     Status::with_error_details(code, message, ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new()))

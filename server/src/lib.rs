@@ -19,6 +19,7 @@ pub mod fees_cli;
 pub mod journal;
 pub mod limits;
 pub mod metrics;
+pub mod ops;
 pub mod people;
 pub mod pki;
 pub mod running;

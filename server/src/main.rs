@@ -323,16 +323,8 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
         }
         Command::Seed { data_dir, seed: s, persons, compression } => {
             let handle = StoreHandle::open(&data_dir, StoreOptions { compression, ..Default::default() })?;
-            let report = tokio::task::block_in_place(|| {
-                seed::seed(
-                    &handle.get(),
-                    seed::SeedSpec { seed: s, persons, as_of: today() },
-                    progress_printer(persons),
-                )
-            })?;
-            if report.wrote {
-                handle.save_baseline()?;
-            }
+            let spec = seed::SeedSpec { seed: s, persons, as_of: today() };
+            let report = tokio::task::block_in_place(|| handle.seed_and_baseline(spec, progress_printer(persons)))?;
             if report.wrote {
                 println!(
                     "seeded {} persons and {} scenario persons in {:.1?} ({:.0} persons/s)",

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::seed::{self, SeedError, SeedReport, SeedSpec};
 use crate::{Store, StoreError, StoreOptions};
 
 const ACTIVE: &str = "ACTIVE";
@@ -89,6 +90,17 @@ impl StoreHandle {
             std::fs::remove_dir_all(&path).map_err(io(&path))?;
         }
         self.get().checkpoint(&path)
+    }
+
+    /// Seeds the live store (see [`seed::seed`]) and records the seeded state as the baseline
+    /// when the seed wrote anything or there is none yet: the one place where a seed and its
+    /// baseline go together (serve, the `seed` command and the admin API's Seed).
+    pub fn seed_and_baseline(&self, spec: SeedSpec, progress: impl FnMut(u64)) -> Result<SeedReport, SeedError> {
+        let report = seed::seed(&self.get(), spec, progress)?;
+        if report.wrote || !self.has_baseline() {
+            self.save_baseline()?;
+        }
+        Ok(report)
     }
 
     pub fn has_baseline(&self) -> bool {

@@ -25,6 +25,7 @@ pub use insurers::InsurerKind;
 pub use places::{PLACES, Place};
 pub use rng::{Rng, Stream, mix64};
 
+use crate::age::fifth_birthday_after;
 use crate::age::{self, AgeBand, IncomeLevel};
 use crate::codes::{
     InsuredCardClassification, LimitBracket, LimitCertificateClassification, PersonalFamily, ReasonOfLoss, Sex,
@@ -37,7 +38,8 @@ use crate::ids::{
 };
 use crate::kana::to_half_width;
 use crate::qualification::{
-    Card, ElderlyRecipient, LimitCertificate, Loss, Person, PersonId, Qualification, SpecificDiseaseCertificate,
+    AgeTerms, Card, LimitCertificate, Loss, Person, PersonId, Qualification, SpecificDiseaseCertificate, age_terms,
+    last_august_1, next_july_31,
 };
 
 /// Person ids at and above this are scenario people, never population indices.
@@ -475,10 +477,8 @@ impl Population {
         };
         let back = r.between(30, 25 * 365) as i64;
         let qualification_date = self.as_of.add_days(-back).unwrap_or(self.as_of).max(earliest).min(self.as_of);
-        let band = age::age_band(sk.birthdate, self.as_of);
-        let contribution_percent = age::contribution_percent(sk.birthdate, self.as_of, income);
-        let elderly =
-            (band == AgeBand::Elderly).then(|| elderly_recipient(sk.birthdate, self.as_of, contribution_percent));
+        let AgeTerms { contribution_percent, preschool, elderly } =
+            age_terms(sk.birthdate, self.as_of, age::contribution_percent(sk.birthdate, self.as_of, income));
         let kokuho = matches!(sk.insurer, Insurer::Kokuho);
         let mut q = Qualification {
             insurer_number: keys.insurer_number,
@@ -495,7 +495,7 @@ impl Population {
             card_valid_from: qualification_date,
             card_valid_until: kokuho.then(|| next_july_31(self.as_of)),
             contribution_percent,
-            preschool: band == AgeBand::Preschool,
+            preschool,
             elderly,
             limit_certificate: None,
             specific_diseases: Vec::new(),
@@ -563,41 +563,6 @@ impl Population {
             q.specific_diseases.push(dialysis(from, self.as_of, false));
         }
         q
-    }
-}
-
-/// The 5th birthday after `issued` (the expiry of the card's user-identification certificate).
-pub fn fifth_birthday_after(birth: Date, issued: Date) -> Date {
-    let years = u32::from(issued.year().saturating_sub(birth.year()));
-    let mut anniversary = birth.add_years(years as i32).unwrap_or(issued);
-    if anniversary <= issued {
-        anniversary = birth.add_years(years as i32 + 1).unwrap_or(issued);
-    }
-    anniversary.add_years(4).unwrap_or(anniversary)
-}
-
-/// The July 31st on or after `d` (certificates run August to July).
-pub fn next_july_31(d: Date) -> Date {
-    let this_year = Date::new(d.year(), 7, 31).unwrap_or(d);
-    if d <= this_year { this_year } else { Date::new(d.year() + 1, 7, 31).unwrap_or(d) }
-}
-
-/// The August 1st on or before `d`.
-pub fn last_august_1(d: Date) -> Date {
-    let this_year = Date::new(d.year(), 8, 1).unwrap_or(d);
-    if d >= this_year { this_year } else { Date::new(d.year() - 1, 8, 1).unwrap_or(d) }
-}
-
-/// The 高齢受給者証 in force on `as_of` for someone in the 70–74 band.
-pub fn elderly_recipient(birth: Date, as_of: Date, percent: u8) -> ElderlyRecipient {
-    let start = age::elderly_recipient_start(birth).unwrap_or(as_of);
-    let end = age::elderly_recipient_end(birth).unwrap_or(as_of);
-    let valid_from = start.max(last_august_1(as_of));
-    ElderlyRecipient {
-        certificate_date: valid_from.add_days(-14).unwrap_or(valid_from),
-        valid_from,
-        valid_until: end.min(next_july_31(as_of)),
-        contribution_percent: percent,
     }
 }
 

@@ -1,17 +1,16 @@
-//! AccessHistoryService: a person's disclosures, newest first, paged — what マイナポータル shows.
-//! Read-only: records are appended by the disclosing calls and never altered.
+//! AccessHistoryService: a person's disclosures, newest first, paged — what マイナポータル shows
+//! (`ops::history`), translated to and from protobuf. Read-only: records are appended by the
+//! disclosing calls and never altered.
 
 use onshi_domain::date::JstDateTime;
 use onshi_domain::ids::CertificateSerial;
-use onshi_domain::qualification::PersonId;
 use onshi_proto::served::access_history_service_server::AccessHistoryService;
 use onshi_proto::served::{AccessRecord, ListAccessHistoryRequest, ListAccessHistoryResponse};
 use tonic::{Request, Response, Status};
 
 use super::App;
 use crate::errors::{ServiceError, Violations};
-use onshi_store::values::CardValue;
-use onshi_store::{CardLookup, PageToken, StoreError};
+use onshi_store::PageToken;
 
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
 pub const MAX_PAGE_SIZE: i32 = 100;
@@ -37,24 +36,8 @@ impl App {
             token
         };
         let serial = v.finish_with(serial)?;
-        let store = self.store.get();
-        let person: PersonId = match store.card(&serial)? {
-            CardLookup::Active(value) => CardValue::decode(&value).map_err(StoreError::from)?.person,
-            CardLookup::Revoked(r) => r.person,
-            CardLookup::Unknown => {
-                return Err(ServiceError::NotFound { what: "card", reason: "CARD_NOT_FOUND" });
-            }
-        };
-        if let Some(t) = &after
-            && t.person() != person
-        {
-            return Err(ServiceError::BadRequest(vec![(
-                "page_token".to_owned(),
-                "belongs to another listing".to_owned(),
-            )]));
-        }
         let size = if req.page_size == 0 { DEFAULT_PAGE_SIZE } else { req.page_size } as usize;
-        let (records, next) = store.access_history(person, size, after.as_ref())?;
+        let (records, next) = crate::ops::history::page(&self.store.get(), &serial, size, after)?;
         Ok(ListAccessHistoryResponse {
             access_record: records
                 .into_iter()

@@ -80,7 +80,7 @@ impl App {
         for (i, s) in entries.iter().enumerate() {
             let path = format!("qualification_confirm_search_info[{i}]");
             let mut v = Violations::default();
-            let query = parse_search(caller, s.into(), &path, &mut v);
+            let query = parse_search(caller.check_digits, s.into(), &path, &mut v);
             let limit = consent_flag(
                 &mut v,
                 &format!("{path}.limit_application_certificate_related_cons_flg"),

@@ -2,19 +2,29 @@
 //! encoded to be appended to the stored ready-to-serve result (`onshi_store::encoding`). The tests
 //! here hold both encodings to prost's: this is where the store's bytes meet onshi.v1.
 
+use onshi_domain::codes::ConsentKind;
 use onshi_domain::date::JstDateTime;
 use onshi_store::wire::Wire;
 
 /// The consent fields a card confirmation appends to a result: for each kind, the flag as the
 /// patient chose it, and for a consent given, its time and (for the viewing consents) until when.
-#[derive(Debug, Clone, Default)]
-pub struct ConsentFields {
-    pub specific_health_checkups: Option<ConsentTimes>,
-    pub pharmacists: Option<ConsentTimes>,
-    pub diagnosis: Option<ConsentTimes>,
-    pub operation: Option<ConsentTimes>,
-    pub limit_certificate: Option<ConsentTimes>,
-    pub specific_diseases: Option<ConsentTimes>,
+/// Indexed by [`ConsentKind::index`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConsentFields([Option<ConsentTimes>; ConsentKind::ALL.len()]);
+
+impl ConsentFields {
+    pub fn set(&mut self, kind: ConsentKind, times: ConsentTimes) {
+        self.0[kind.index()] = Some(times);
+    }
+
+    pub fn get(&self, kind: ConsentKind) -> Option<ConsentTimes> {
+        self.0[kind.index()]
+    }
+
+    /// Whether the patient gave the consent of `kind` in this request.
+    pub fn given(&self, kind: ConsentKind) -> bool {
+        self.get(kind).is_some_and(|t| t.given)
+    }
 }
 
 /// A flag and, when it is "1", when it was given and until when it allows viewing.
@@ -30,17 +40,18 @@ pub struct ConsentTimes {
 /// viewing consents) until when.
 pub fn encode_request_fields(c: &ConsentFields, reference_number: &str, out: &mut impl bytes::BufMut) {
     let mut w = Wire(out);
-    // (consent, field of its flag, whether an "available until" field follows the time)
-    let kinds = [
-        (&c.limit_certificate, 27, false),
-        (&c.specific_diseases, 30, false),
-        (&c.specific_health_checkups, 33, true),
-        (&c.pharmacists, 36, true),
-        (&c.diagnosis, 39, true),
-        (&c.operation, 42, true),
+    // (consent, field of its flag, whether an "available until" field follows the time), in field
+    // order.
+    const KINDS: [(ConsentKind, u32, bool); 6] = [
+        (ConsentKind::LimitCertificate, 27, false),
+        (ConsentKind::SpecificDiseasesCertificate, 30, false),
+        (ConsentKind::SpecificHealthCheckups, 33, true),
+        (ConsentKind::Pharmacists, 36, true),
+        (ConsentKind::Diagnosis, 39, true),
+        (ConsentKind::Operation, 42, true),
     ];
-    for (consent, field, has_until) in kinds {
-        let Some(t) = consent else { continue };
+    for (kind, field, has_until) in KINDS {
+        let Some(t) = c.get(kind) else { continue };
         w.str(field, if t.given { "1" } else { "0" });
         if t.given {
             w.time(field + 1, t.at);
@@ -178,64 +189,44 @@ mod tests {
         let until = at.add_seconds(86_400).expect("time");
         let given = Some(ConsentTimes { given: true, at, until });
         let refused = Some(ConsentTimes { given: false, at, until });
+        // Consents in `ConsentKind::ALL` order.
+        let fields = |each: [Option<ConsentTimes>; 6]| {
+            let mut f = ConsentFields::default();
+            for (kind, times) in ConsentKind::ALL.into_iter().zip(each) {
+                if let Some(t) = times {
+                    f.set(kind, t);
+                }
+            }
+            f
+        };
         let cases = [
             (ConsentFields::default(), ""),
             (ConsentFields::default(), "R-0001"),
-            (
-                ConsentFields {
-                    specific_health_checkups: given,
-                    pharmacists: refused,
-                    diagnosis: given,
-                    operation: None,
-                    limit_certificate: given,
-                    specific_diseases: refused,
-                },
-                "",
-            ),
-            (
-                ConsentFields {
-                    specific_health_checkups: refused,
-                    pharmacists: given,
-                    diagnosis: refused,
-                    operation: given,
-                    limit_certificate: refused,
-                    specific_diseases: given,
-                },
-                "受付-42",
-            ),
-            (
-                ConsentFields {
-                    specific_health_checkups: given,
-                    pharmacists: given,
-                    diagnosis: given,
-                    operation: given,
-                    limit_certificate: given,
-                    specific_diseases: given,
-                },
-                "KARTE-0001",
-            ),
+            (fields([given, refused, given, None, given, refused]), ""),
+            (fields([refused, given, refused, given, refused, given]), "受付-42"),
+            (fields([given, given, given, given, given, given]), "KARTE-0001"),
         ];
         let flag = |c: &Option<ConsentTimes>| c.map(|t| if t.given { "1" } else { "0" }.to_owned()).unwrap_or_default();
         let at = |c: &Option<ConsentTimes>| c.filter(|t| t.given).map(|t| t.at.compact()).unwrap_or_default();
         let until = |c: &Option<ConsentTimes>| c.filter(|t| t.given).map(|t| t.until.compact()).unwrap_or_default();
         for (c, reference_number) in cases {
             let expected = v1::ResultOfQualificationConfirmation {
-                limit_application_certificate_related_cons_flg: flag(&c.limit_certificate),
-                limit_application_certificate_related_cons_time: at(&c.limit_certificate),
-                specific_diseases_certificate_related_cons_flg: flag(&c.specific_diseases),
-                specific_diseases_certificate_related_cons_time: at(&c.specific_diseases),
-                specific_health_checkups_info_cons_flg: flag(&c.specific_health_checkups),
-                specific_health_checkups_info_cons_time: at(&c.specific_health_checkups),
-                specific_health_checkups_info_available_time: until(&c.specific_health_checkups),
-                pharmacists_info_cons_flg: flag(&c.pharmacists),
-                pharmacists_info_cons_time: at(&c.pharmacists),
-                pharmacists_info_available_time: until(&c.pharmacists),
-                diagnosis_info_cons_flg: flag(&c.diagnosis),
-                diagnosis_info_cons_time: at(&c.diagnosis),
-                diagnosis_info_available_time: until(&c.diagnosis),
-                operation_info_cons_flg: flag(&c.operation),
-                operation_info_cons_time: at(&c.operation),
-                operation_info_available_time: until(&c.operation),
+                limit_application_certificate_related_cons_flg: flag(&c.get(ConsentKind::LimitCertificate)),
+                limit_application_certificate_related_cons_time: at(&c.get(ConsentKind::LimitCertificate)),
+                specific_diseases_certificate_related_cons_flg: flag(&c.get(ConsentKind::SpecificDiseasesCertificate)),
+                specific_diseases_certificate_related_cons_time: at(&c.get(ConsentKind::SpecificDiseasesCertificate)),
+                specific_health_checkups_info_cons_flg: flag(&c.get(ConsentKind::SpecificHealthCheckups)),
+                specific_health_checkups_info_cons_time: at(&c.get(ConsentKind::SpecificHealthCheckups)),
+                specific_health_checkups_info_available_time: until(&c.get(ConsentKind::SpecificHealthCheckups)),
+                pharmacists_info_cons_flg: flag(&c.get(ConsentKind::Pharmacists)),
+                pharmacists_info_cons_time: at(&c.get(ConsentKind::Pharmacists)),
+                pharmacists_info_available_time: until(&c.get(ConsentKind::Pharmacists)),
+                diagnosis_info_cons_flg: flag(&c.get(ConsentKind::Diagnosis)),
+                diagnosis_info_cons_time: at(&c.get(ConsentKind::Diagnosis)),
+                diagnosis_info_available_time: until(&c.get(ConsentKind::Diagnosis)),
+                operation_info_cons_flg: flag(&c.get(ConsentKind::Operation)),
+                operation_info_cons_time: at(&c.get(ConsentKind::Operation)),
+                operation_info_available_time: until(&c.get(ConsentKind::Operation)),
                 reference_number: reference_number.to_owned(),
                 ..Default::default()
             }

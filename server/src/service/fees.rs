@@ -29,9 +29,10 @@ use onshi_store::ConfirmedBy;
 use tonic::{Request, Response, Status};
 
 use super::App;
-use super::qualification::{PersonMatch, SearchFields, parse_search};
+use super::qualification::{SearchFields, parse_search};
 use crate::auth::Caller;
 use crate::errors::{ServiceError, Violations};
+use crate::ops::confirm::PersonMatch;
 
 /// The most visits one ComputeAdditions call judges.
 pub const MAX_VISITS: usize = 100_000;
@@ -235,8 +236,8 @@ impl App {
                     insured_branch_number: &s.insured_branch_number,
                     birthdate: &s.birthdate,
                 };
-                let Some((query, _)) = parse_search(caller, fields, &path, v) else { return Ok(None) };
-                Ok(match self.resolve_person(&query)? {
+                let Some((query, _)) = parse_search(caller.check_digits, fields, &path, v) else { return Ok(None) };
+                Ok(match crate::ops::confirm::resolve_person(&self.store.get(), &query)? {
                     PersonMatch::One(person, _) => Some(person),
                     PersonMatch::None => {
                         v.add(&path, "no one has these numbers and birthdate");

@@ -18,23 +18,12 @@ use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::App;
-use super::qualification::{PersonMatch, SearchFields, parse_search, result_header, validate_header};
+use super::qualification::{SearchFields, parse_search, result_header, validate_header};
 use crate::auth::Caller;
 use crate::errors::{ServiceError, Violations};
+use crate::ops::confirm::PersonMatch;
 use onshi_store::values::ConsentValue;
 use onshi_store::{ChangeSet, MedicalKind};
-
-/// The name a consent kind has in errors and the access history.
-fn kind_name(kind: ConsentKind) -> &'static str {
-    match kind {
-        ConsentKind::Pharmacists => "pharmacists_info",
-        ConsentKind::SpecificHealthCheckups => "specific_health_checkups_info",
-        ConsentKind::Diagnosis => "diagnosis_info",
-        ConsentKind::Operation => "operation_info",
-        ConsentKind::LimitCertificate => "limit_application_certificate",
-        ConsentKind::SpecificDiseasesCertificate => "specific_diseases_certificate",
-    }
-}
 
 /// `YYYYMM` as the first day of that month.
 fn parse_month(s: &str) -> Result<Date, String> {
@@ -76,8 +65,10 @@ impl App {
             insured_branch_number: &s.insured_branch_number,
             birthdate: &s.birthdate,
         };
-        let Some((query, birthdate)) = parse_search(caller, fields, "patient_search_info", v) else { return Ok(None) };
-        Ok(Some(match self.resolve_person(&query)? {
+        let Some((query, birthdate)) = parse_search(caller.check_digits, fields, "patient_search_info", v) else {
+            return Ok(None);
+        };
+        Ok(Some(match crate::ops::confirm::resolve_person(&self.store.get(), &query)? {
             PersonMatch::None => Found::Refused(self.codes.get(ResultKey::NoMatch).clone()),
             PersonMatch::Several => Found::Refused(self.codes.get(ResultKey::SeveralMatch).clone()),
             PersonMatch::One(person, base) => {
@@ -98,9 +89,9 @@ impl App {
         now: JstDateTime,
     ) -> Result<ConsentValue, ServiceError> {
         match self.store.get().consent(&caller.code, person, kind)? {
-            None => Err(ServiceError::ConsentMissing(kind_name(kind))),
+            None => Err(ServiceError::ConsentMissing(kind.api_name())),
             Some(c) if now.unix_seconds() >= c.available_until => Err(ServiceError::ConsentExpired {
-                kind: kind_name(kind),
+                kind: kind.api_name(),
                 available_time: JstDateTime::from_unix_seconds(c.available_until)
                     .map(JstDateTime::compact)
                     .unwrap_or_default(),
@@ -122,7 +113,7 @@ impl App {
         let mut changes = ChangeSet::default();
         changes.access(
             person,
-            self.access_record(caller, now, kind_name(kind), at(consent.given_at), at(consent.available_until), detail),
+            self.access_record(caller, now, kind.api_name(), at(consent.given_at), at(consent.available_until), detail),
         );
         Ok(self.store.get().commit(changes)?)
     }

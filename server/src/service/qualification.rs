@@ -20,9 +20,9 @@ use onshi_domain::codes::{
 };
 use onshi_domain::date::{Date, JstDateTime};
 use onshi_domain::ids::{
-    CertificateSerial, InsuredBranchNumber, InsuredCardSymbol, InsuredIdentificationNumber, InsurerNumber,
+    CertificateSerial, CheckDigits, InsuredBranchNumber, InsuredCardSymbol, InsuredIdentificationNumber, InsurerNumber,
 };
-use onshi_domain::qualification::{PersonId, Span, card_choice};
+use onshi_domain::qualification::{Span, card_choice};
 use onshi_domain::result_codes::{ResultCode, ResultKey};
 use onshi_proto::served::qualification_service_server::QualificationService;
 use onshi_proto::served::{
@@ -38,14 +38,10 @@ use super::App;
 use super::convert::{self, ConsentFields, ConsentTimes};
 use crate::auth::{Caller, check_request_facility};
 use crate::errors::{ServiceError, Violations};
+use crate::ops::confirm;
+use crate::ops::records::CONSENT_WINDOW_SECS;
 use onshi_store::values::{AccessRecord, CardValue, ConsentValue, QualificationRecord, ResultParts};
 use onshi_store::{CardLookup, ChangeSet, ConfirmedBy, InsuredQuery, StoreError};
-
-/// How long an outpatient consent to view medical information lasts.
-pub const CONSENT_WINDOW_SECS: i64 = 24 * 3600;
-
-/// The most results a several-match answer lists.
-pub(crate) const MAX_MATCHES: usize = 16;
 
 /// Free-text identifiers echoed back are bounded.
 pub(crate) const MAX_FREE_TEXT_CHARS: usize = 64;
@@ -196,12 +192,12 @@ impl<'a> From<&'a QualificationConfirmSearchInfo> for SearchFields<'a> {
 
 /// Validates an insured-number search; every bad field is recorded under `path`.
 pub(crate) fn parse_search(
-    caller: &Caller,
+    check_digits: CheckDigits,
     s: SearchFields<'_>,
     path: &str,
     v: &mut Violations,
 ) -> Option<(InsuredQuery, Date)> {
-    let insurer = v.check_in(path, "insurer_number", InsurerNumber::parse(s.insurer_number, caller.check_digits));
+    let insurer = v.check_in(path, "insurer_number", InsurerNumber::parse(s.insurer_number, check_digits));
     let symbol = v.check_in(path, "insured_card_symbol", InsuredCardSymbol::parse(s.insured_card_symbol));
     let number = v.check_in(
         path,
@@ -225,35 +221,7 @@ pub(crate) struct InsuredAsk {
     pub record_confirmation: bool,
 }
 
-/// Who a search identifies.
-pub(crate) enum PersonMatch {
-    None,
-    Several,
-    /// One person, with the encoded base result of their newest matching qualification.
-    One(PersonId, Vec<u8>),
-}
-
 impl App {
-    /// The stored qualification records matching a query.
-    pub(crate) fn lookup(&self, q: &InsuredQuery) -> Result<Vec<Vec<u8>>, ServiceError> {
-        Ok(self.store.get().insured(q, MAX_MATCHES)?)
-    }
-
-    /// The one person a search identifies (any qualification, valid or not: history follows the
-    /// person, not the insurer).
-    pub(crate) fn resolve_person(&self, q: &InsuredQuery) -> Result<PersonMatch, ServiceError> {
-        let stored = self.lookup(q)?;
-        let mut found: Option<(PersonId, Vec<u8>)> = None;
-        for bytes in &stored {
-            let record = QualificationRecord::decode(bytes).map_err(StoreError::from)?;
-            match &found {
-                Some((p, _)) if *p != record.person => return Ok(PersonMatch::Several),
-                _ => found = Some((record.person, record.parts.base.to_vec())),
-            }
-        }
-        Ok(found.map_or(PersonMatch::None, |(p, base)| PersonMatch::One(p, base)))
-    }
-
     /// The body of an insured-number confirmation for a validated query.
     pub(crate) fn insured_body(
         &self,
@@ -265,7 +233,7 @@ impl App {
         changes: &mut ChangeSet,
     ) -> Result<QualificationConfirmationBody, ServiceError> {
         let InsuredAsk { limit_consent, record_confirmation } = ask;
-        let stored = self.lookup(query)?;
+        let stored = confirm::lookup(&self.store.get(), query)?;
         let mut matches = Vec::with_capacity(stored.len());
         for bytes in &stored {
             let record = QualificationRecord::decode(bytes).map_err(StoreError::from)?;
@@ -287,10 +255,10 @@ impl App {
                 now.unix_seconds(),
             );
         }
-        let consents = ConsentFields {
-            limit_certificate: limit_consent.map(|given| ConsentTimes { given, at: now, until: now }),
-            ..Default::default()
-        };
+        let mut consents = ConsentFields::default();
+        if let Some(given) = limit_consent {
+            consents.set(ConsentKind::LimitCertificate, ConsentTimes { given, at: now, until: now });
+        }
         let show_limit = limit_consent == Some(true);
         let validity = match matches.as_slice() {
             [] => QualificationValidity::NotFound,
@@ -346,7 +314,7 @@ impl App {
         const P: &str = "qualification_confirm_search_info";
         let empty = QualificationConfirmSearchInfo::default();
         let s = req.qualification_confirm_search_info.as_ref().unwrap_or(&empty);
-        let query = parse_search(caller, s.into(), P, &mut v);
+        let query = parse_search(caller.check_digits, s.into(), P, &mut v);
         let limit_consent = consent_flag(
             &mut v,
             "qualification_confirm_search_info.limit_application_certificate_related_cons_flg",
@@ -456,23 +424,15 @@ impl App {
             let Some(given) = given else { continue };
             let window = if kind.has_window() { CONSENT_WINDOW_SECS } else { 0 };
             let until = now.add_seconds(window).unwrap_or(now);
-            let times = Some(ConsentTimes { given, at: now, until });
-            match kind {
-                ConsentKind::SpecificHealthCheckups => fields.specific_health_checkups = times,
-                ConsentKind::Pharmacists => fields.pharmacists = times,
-                ConsentKind::Diagnosis => fields.diagnosis = times,
-                ConsentKind::Operation => fields.operation = times,
-                ConsentKind::LimitCertificate => fields.limit_certificate = times,
-                ConsentKind::SpecificDiseasesCertificate => fields.specific_diseases = times,
-            }
+            fields.set(kind, ConsentTimes { given, at: now, until });
             if given {
                 let value = ConsentValue { given_at: now_secs, available_until: now_secs + window };
                 changes.consent(caller.code, card.person, kind, value);
             }
         }
         let parts = records[chosen_index].parts;
-        let show_limit = fields.limit_certificate.is_some_and(|t| t.given);
-        let show_diseases = fields.specific_diseases.is_some_and(|t| t.given);
+        let show_limit = fields.given(ConsentKind::LimitCertificate);
+        let show_diseases = fields.given(ConsentKind::SpecificDiseasesCertificate);
         if show_limit && !parts.limit.is_empty() {
             changes.access(card.person, self.access_record(caller, now, "limit_application_certificate", now, now, ""));
         }

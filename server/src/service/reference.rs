@@ -10,10 +10,10 @@ use onshi_proto::served::{
 };
 
 use super::App;
-use super::qualification::{PersonMatch, parse_search, result_header, validate_header};
+use super::qualification::{parse_search, result_header, validate_header};
 use crate::auth::Caller;
 use crate::errors::{ServiceError, Violations};
-use onshi_store::ChangeSet;
+use crate::ops::reference::{self, Registered};
 
 /// The most registrations one bulk call may carry.
 pub const MAX_REGISTRATIONS: usize = 1_000;
@@ -42,7 +42,12 @@ impl App {
         for (r, path) in registrations.iter().zip(paths) {
             let empty = Default::default();
             let s = r.qualification_confirm_search_info.as_ref().unwrap_or(&empty);
-            queries.push(parse_search(caller, s.into(), &format!("{path}.qualification_confirm_search_info"), v));
+            queries.push(parse_search(
+                caller.check_digits,
+                s.into(),
+                &format!("{path}.qualification_confirm_search_info"),
+                v,
+            ));
             let n = &r.reference_number;
             if n.chars().count() > MAX_REFERENCE_CHARS || n.chars().any(char::is_control) {
                 v.add(
@@ -52,22 +57,23 @@ impl App {
             }
         }
         std::mem::take(v).finish()?;
-        let mut changes = ChangeSet::default();
-        let mut results = Vec::with_capacity(registrations.len());
-        for (r, query) in registrations.iter().zip(queries) {
-            let Some((query, _)) = query else { continue };
-            let result = match self.resolve_person(&query)? {
-                PersonMatch::None => outcome(Some(self.codes.get(ResultKey::NoMatch)), &r.reference_number),
-                PersonMatch::Several => outcome(Some(self.codes.get(ResultKey::SeveralMatch)), &r.reference_number),
-                PersonMatch::One(person, _) => {
-                    let number = (!r.reference_number.is_empty()).then(|| r.reference_number.clone());
-                    changes.reference_number(caller.code, person, number);
-                    outcome(None, &r.reference_number)
-                }
-            };
-            results.push(result);
-        }
-        self.store.get().commit(changes)?;
+        // Every query parsed: with no violation recorded, none is missing.
+        let queries = queries.into_iter().map(|q| q.map(|(q, _)| q).ok_or(ServiceError::Unvalidated));
+        let queries = queries.collect::<Result<Vec<_>, _>>()?;
+        let numbers = registrations.iter().map(|r| r.reference_number.as_str());
+        let registered = reference::register(&self.store.get(), caller.code, queries.into_iter().zip(numbers))?;
+        let results = registered
+            .into_iter()
+            .zip(registrations)
+            .map(|(done, r)| {
+                let code = match done {
+                    Registered::Done => None,
+                    Registered::NoMatch => Some(self.codes.get(ResultKey::NoMatch)),
+                    Registered::SeveralMatch => Some(self.codes.get(ResultKey::SeveralMatch)),
+                };
+                outcome(code, &r.reference_number)
+            })
+            .collect();
         Ok(results)
     }
 
