@@ -1,0 +1,241 @@
+//! The workers: one task per request in flight. A unary worker sends one call at a time on its
+//! HTTP/2 connection (closed loop: as soon as the last one is answered; open loop: when the
+//! pacer releases a slot); a stream worker keeps `--batch` confirmations in flight on one stream.
+//! Each records into its own histogram, merged at the end.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use h2::client::SendRequest;
+use hdrhistogram::Histogram;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+use crate::h2client::{self, Route};
+use crate::pacer::Plan;
+use crate::pools::Pools;
+use crate::raw::RawCodec;
+use crate::workload::Workload;
+
+/// State shared by the workers, the pacer and the run.
+pub struct Shared {
+    pub measuring: AtomicBool,
+    /// Set when the measured run is over: later answers are not counted.
+    pub ended: AtomicBool,
+    pub stop: AtomicBool,
+    /// Measured requests so far (for -n and the progress line).
+    pub done: AtomicU64,
+    pub errors: AtomicU64,
+    /// Open loop: the next slot to send and how many were skipped.
+    pub next_slot: AtomicU64,
+    pub not_sent: AtomicU64,
+    /// Open loop: one permit per slot that is due, released on time by the pacer thread.
+    pub due: tokio::sync::Semaphore,
+}
+
+impl Shared {
+    pub fn new() -> Shared {
+        Shared {
+            measuring: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            done: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            next_slot: AtomicU64::new(0),
+            not_sent: AtomicU64::new(0),
+            due: tokio::sync::Semaphore::new(0),
+        }
+    }
+}
+
+/// What every unary worker reads and nobody changes during the run.
+pub struct Context {
+    pub routes: BTreeMap<Workload, Route>,
+    /// The unary workloads of the mix and their weights.
+    pub mix: Vec<(Workload, u32)>,
+    pub pools: Arc<Pools>,
+    pub shared: Arc<Shared>,
+    pub plan: Arc<Plan>,
+    /// Search infos per bulk upload: a bulk call counts as this many requests.
+    pub bulk_size: usize,
+}
+
+/// What one worker measured.
+pub struct WorkerResult {
+    pub hist: Histogram<u64>,
+    pub errors: BTreeMap<String, u64>,
+    pub by_workload: BTreeMap<String, u64>,
+}
+
+impl WorkerResult {
+    fn new() -> WorkerResult {
+        WorkerResult { hist: histogram(), errors: BTreeMap::new(), by_workload: BTreeMap::new() }
+    }
+}
+
+/// Latencies in microseconds, 1 µs to 120 s, three significant digits.
+pub fn histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).unwrap_or_else(|_| unreachable!())
+}
+
+/// Waits for the workers to finish; one blocked on a dead connection is not waited for forever.
+pub async fn join(workers: Vec<tokio::task::JoinHandle<WorkerResult>>) -> Vec<WorkerResult> {
+    let mut out = Vec::with_capacity(workers.len());
+    for w in workers {
+        if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(10), w).await {
+            out.push(r);
+        }
+    }
+    out
+}
+
+fn code_name(code: Code) -> String {
+    format!("{code:?}")
+}
+
+/// Unary calls, one at a time, on `send` until the run stops or the connection is lost.
+pub async fn unary(id: usize, mut send: SendRequest<Bytes>, ctx: Arc<Context>) -> WorkerResult {
+    let Context { routes, mix, pools, shared, plan, bulk_size } = &*ctx;
+    let mut result = WorkerResult::new();
+    let total_weight: u32 = mix.iter().map(|(_, w)| w).sum();
+    let mut rng = onshi_domain::population::mix64(id as u64 + 1);
+    let mut cursor = rng as usize;
+    while !shared.stop.load(Ordering::Relaxed) {
+        rng = onshi_domain::population::mix64(rng);
+        let mut pick = (rng % u64::from(total_weight)) as u32;
+        let workload = mix
+            .iter()
+            .find(|(_, w)| {
+                if pick < *w {
+                    true
+                } else {
+                    pick -= w;
+                    false
+                }
+            })
+            .map_or(Workload::Card, |(w, _)| *w);
+        // Open loop: wait for a due slot (the pacer thread releases them on time) and measure
+        // from the slot's intended time.
+        // Closed loop counts answers that arrive while measuring; open loop counts the slots
+        // after the warm-up's (so -n counts exactly) answered before the run ended.
+        let mut counted_slot = None;
+        let intended = match &plan.rps {
+            Some(rps) => {
+                match shared.due.acquire().await {
+                    Ok(permit) => permit.forget(),
+                    Err(_) => break,
+                }
+                let slot = shared.next_slot.fetch_add(1, Ordering::Relaxed);
+                if plan.total > 0 && slot >= plan.total {
+                    break;
+                }
+                counted_slot = Some(slot >= plan.warmup_slots);
+                let at = plan.slot_time(slot, *rps);
+                if at.elapsed() > plan.max_lag {
+                    if slot >= plan.warmup_slots && !shared.ended.load(Ordering::Relaxed) {
+                        shared.not_sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    continue;
+                }
+                at
+            }
+            None => Instant::now(),
+        };
+        let (Some(pool), Some(route)) = (pools.by_workload.get(&workload), routes.get(&workload)) else {
+            continue;
+        };
+        if pool.is_empty() {
+            continue;
+        }
+        cursor = cursor.wrapping_add(1);
+        let outcome = h2client::unary(&mut send, route, pool[cursor % pool.len()].clone()).await;
+        let lost = matches!(&outcome, Err(e) if e.connection_lost);
+        let counted = match counted_slot {
+            Some(after_warmup) => after_warmup && !shared.ended.load(Ordering::Relaxed),
+            None => shared.measuring.load(Ordering::Relaxed),
+        };
+        if counted {
+            let weight = if workload == Workload::Bulk { *bulk_size as u64 } else { 1 };
+            match outcome {
+                Ok(_) => {
+                    let _ = result.hist.record(intended.elapsed().as_micros().max(1) as u64);
+                    *result.by_workload.entry(workload.name().to_owned()).or_default() += weight;
+                    let done = shared.done.fetch_add(weight, Ordering::Relaxed) + weight;
+                    if plan.rps.is_none() && plan.total > 0 && done >= plan.total {
+                        shared.stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                Err(e) => {
+                    shared.errors.fetch_add(1, Ordering::Relaxed);
+                    *result.errors.entry(code_name(e.code)).or_default() += 1;
+                }
+            }
+        }
+        if lost {
+            // No reconnection: a lost connection ends this worker (the run ends when every
+            // worker has).
+            break;
+        }
+    }
+    result
+}
+
+/// A stream with `batch` confirmations in flight: send a batch, read its answers, repeat.
+pub async fn stream(
+    id: usize,
+    channel: Channel,
+    meta: tonic::metadata::MetadataMap,
+    pools: Arc<Pools>,
+    shared: Arc<Shared>,
+    batch: usize,
+) -> WorkerResult {
+    let mut result = WorkerResult::new();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(batch.max(1) * 2);
+    let mut grpc = tonic::client::Grpc::new(channel);
+    let mut req = Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+    *req.metadata_mut() = meta;
+    if grpc.ready().await.is_err() {
+        return result;
+    }
+    let path = http::uri::PathAndQuery::from_static(Workload::Stream.path());
+    let mut inbound = match grpc.streaming(req, path, RawCodec).await {
+        Ok(r) => r.into_inner(),
+        Err(status) => {
+            *result.errors.entry(code_name(status.code())).or_default() += 1;
+            shared.errors.fetch_add(1, Ordering::Relaxed);
+            return result;
+        }
+    };
+    let mut cursor = id * 7919;
+    while !shared.stop.load(Ordering::Relaxed) {
+        let sent = Instant::now();
+        for _ in 0..batch {
+            cursor = cursor.wrapping_add(1);
+            if tx.send(pools.stream[cursor % pools.stream.len()].clone()).await.is_err() {
+                return result;
+            }
+        }
+        let mut got = 0;
+        while got < batch {
+            match inbound.message().await {
+                Ok(Some(_)) => got += 1,
+                Ok(None) => return result,
+                Err(status) => {
+                    *result.errors.entry(code_name(status.code())).or_default() += 1;
+                    shared.errors.fetch_add(1, Ordering::Relaxed);
+                    return result;
+                }
+            }
+        }
+        if shared.measuring.load(Ordering::Relaxed) {
+            let rtt = sent.elapsed().as_micros().max(1) as u64;
+            let _ = result.hist.record_n(rtt, batch as u64);
+            *result.by_workload.entry("stream".to_owned()).or_default() += batch as u64;
+            shared.done.fetch_add(batch as u64, Ordering::Relaxed);
+        }
+    }
+    result
+}
