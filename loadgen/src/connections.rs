@@ -5,20 +5,17 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bytes::Bytes;
-use h2::client::SendRequest;
-use http::header::{HeaderName, HeaderValue};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use crate::AnyError;
 use crate::cli::Args;
-use crate::h2client::{self, Route};
+use crate::h2client::{self, Connection, Route};
 use crate::workload::{self, Workload};
 
 /// What the workers send on: `h2` for unary calls, `channels` for streams (either may be empty
 /// when the mix has none of its kind).
 pub struct Connections {
-    pub h2: Vec<SendRequest<Bytes>>,
+    pub h2: Vec<Connection>,
     pub channels: Vec<Channel>,
 }
 
@@ -53,15 +50,8 @@ pub fn h2_target(args: &Args) -> Result<h2client::Target, AnyError> {
 }
 
 /// The route of every unary workload, each call carrying `headers`.
-pub fn routes(
-    target: &h2client::Target,
-    headers: &[(HeaderName, HeaderValue)],
-) -> Result<BTreeMap<Workload, Route>, AnyError> {
-    let mut routes = BTreeMap::new();
-    for w in workload::UNARY {
-        routes.insert(w, Route::new(target, w.path(), headers)?);
-    }
-    Ok(routes)
+pub fn routes(target: &h2client::Target, headers: &[(&str, &[u8])]) -> BTreeMap<Workload, Route> {
+    workload::UNARY.into_iter().map(|w| (w, Route::new(target, w.path(), headers))).collect()
 }
 
 /// A tonic channel (streams).

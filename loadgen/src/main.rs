@@ -13,6 +13,8 @@
 mod cli;
 mod connections;
 mod h2client;
+mod hpack;
+mod huffman;
 mod pacer;
 mod pools;
 mod raw;

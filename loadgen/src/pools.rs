@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use h2::client::SendRequest;
 use onshi_domain::date::{Date, JstDateTime};
 use onshi_domain::population::Population;
 
 use crate::AnyError;
 use crate::cli::Args;
-use crate::h2client::{self, Route};
+use crate::h2client::{self, Connection, Route};
 use crate::requests::{self, Keys};
 use crate::workload::Workload;
 
@@ -47,7 +46,7 @@ fn holders(pop: &Population, keys: &mut Keys, n: usize, persons: u64) -> Vec<(u6
 pub async fn build(
     args: &Args,
     mix: &[(Workload, u32)],
-    connection: &SendRequest<Bytes>,
+    connection: &Connection,
     consent_route: &Route,
 ) -> Result<Pools, AnyError> {
     let pop = Population::new(args.seed, today());

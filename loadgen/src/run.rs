@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::HeaderValue;
 
 use crate::cli::Args;
 use crate::pacer::{self, Plan};
@@ -32,15 +32,15 @@ pub async fn run(args: Args) -> Result<(), AnyError> {
     let unary_mix: Vec<(Workload, u32)> = mix.iter().copied().filter(|(w, _)| *w != Workload::Stream).collect();
 
     let mut meta = tonic::metadata::MetadataMap::new();
-    let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
+    let mut headers: Vec<(&str, &[u8])> = Vec::new();
     if let Some(f) = &args.facility {
-        let value = HeaderValue::from_str(f).map_err(|_| "--facility is not a header value")?;
+        HeaderValue::from_str(f).map_err(|_| "--facility is not a header value")?;
         meta.insert("x-onshi-facility", f.parse().map_err(|_| "--facility is not a header value")?);
-        headers.push((HeaderName::from_static("x-onshi-facility"), value));
+        headers.push(("x-onshi-facility", f.as_bytes()));
     }
     let target = connections::h2_target(&args)?;
     let conns = connections::open(&args, &target, stream_workers < concurrency, stream_workers > 0).await?;
-    let routes = connections::routes(&target, &headers)?;
+    let routes = connections::routes(&target, &headers);
     let setup = match conns.h2.first() {
         Some(c) => c.clone(),
         None => h2client::connect(&target).await?,

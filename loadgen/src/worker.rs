@@ -9,12 +9,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use h2::client::SendRequest;
 use hdrhistogram::Histogram;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
-use crate::h2client::{self, Route};
+use crate::h2client::{self, Connection, Route};
 use crate::pacer::Plan;
 use crate::pools::Pools;
 use crate::raw::RawCodec;
@@ -97,7 +96,7 @@ fn code_name(code: Code) -> String {
 }
 
 /// Unary calls, one at a time, on `send` until the run stops or the connection is lost.
-pub async fn unary(id: usize, mut send: SendRequest<Bytes>, ctx: Arc<Context>) -> WorkerResult {
+pub async fn unary(id: usize, mut send: Connection, ctx: Arc<Context>) -> WorkerResult {
     let Context { routes, mix, pools, shared, plan, bulk_size } = &*ctx;
     let mut result = WorkerResult::new();
     let total_weight: u32 = mix.iter().map(|(_, w)| w).sum();
