@@ -17,7 +17,7 @@ use crate::h2client::{self, Connection, Route};
 use crate::pacer::Plan;
 use crate::pools::Pools;
 use crate::raw::RawCodec;
-use crate::workload::Workload;
+use crate::workload::{self, Workload};
 
 /// State shared by the workers, the pacer and the run.
 pub struct Shared {
@@ -95,27 +95,38 @@ fn code_name(code: Code) -> String {
     format!("{code:?}")
 }
 
+/// A workload of the mix, its weight, and its pool and route (`None`: nothing to send).
+type Arm<'a> = (Workload, u32, Option<(&'a [Bytes], &'a Route)>);
+
 /// Unary calls, one at a time, on `send` until the run stops or the connection is lost.
 pub async fn unary(id: usize, mut send: Connection, ctx: Arc<Context>) -> WorkerResult {
     let Context { routes, mix, pools, shared, plan, bulk_size } = &*ctx;
     let mut result = WorkerResult::new();
+    // Each workload's pool and route looked up once, and answers counted in an array by
+    // workload: no map lookup or key allocated per call.
+    let arms: Vec<Arm<'_>> = mix
+        .iter()
+        .map(|(w, weight)| {
+            let pool = pools.by_workload.get(w).map(Vec::as_slice).filter(|p| !p.is_empty());
+            (*w, *weight, pool.zip(routes.get(w)))
+        })
+        .collect();
+    let mut answered = [0u64; workload::ALL.len()];
     let total_weight: u32 = mix.iter().map(|(_, w)| w).sum();
     let mut rng = onshi_domain::population::mix64(id as u64 + 1);
     let mut cursor = rng as usize;
     while !shared.stop.load(Ordering::Relaxed) {
         rng = onshi_domain::population::mix64(rng);
         let mut pick = (rng % u64::from(total_weight)) as u32;
-        let workload = mix
-            .iter()
-            .find(|(_, w)| {
-                if pick < *w {
-                    true
-                } else {
-                    pick -= w;
-                    false
-                }
-            })
-            .map_or(Workload::Card, |(w, _)| *w);
+        let arm = arms.iter().find(|(_, w, _)| {
+            if pick < *w {
+                true
+            } else {
+                pick -= w;
+                false
+            }
+        });
+        let (workload, target) = arm.map_or((Workload::Card, None), |(w, _, t)| (*w, *t));
         // Open loop: wait for a due slot (the pacer thread releases them on time) and measure
         // from the slot's intended time.
         // Closed loop counts answers that arrive while measuring; open loop counts the slots
@@ -143,12 +154,9 @@ pub async fn unary(id: usize, mut send: Connection, ctx: Arc<Context>) -> Worker
             }
             None => Instant::now(),
         };
-        let (Some(pool), Some(route)) = (pools.by_workload.get(&workload), routes.get(&workload)) else {
+        let Some((pool, route)) = target else {
             continue;
         };
-        if pool.is_empty() {
-            continue;
-        }
         cursor = cursor.wrapping_add(1);
         let outcome = h2client::unary(&mut send, route, pool[cursor % pool.len()].clone()).await;
         let lost = matches!(&outcome, Err(e) if e.connection_lost);
@@ -161,7 +169,7 @@ pub async fn unary(id: usize, mut send: Connection, ctx: Arc<Context>) -> Worker
             match outcome {
                 Ok(_) => {
                     let _ = result.hist.record(intended.elapsed().as_micros().max(1) as u64);
-                    *result.by_workload.entry(workload.name().to_owned()).or_default() += weight;
+                    answered[workload as usize] += weight;
                     let done = shared.done.fetch_add(weight, Ordering::Relaxed) + weight;
                     if plan.rps.is_none() && plan.total > 0 && done >= plan.total {
                         shared.stop.store(true, Ordering::Relaxed);
@@ -177,6 +185,11 @@ pub async fn unary(id: usize, mut send: Connection, ctx: Arc<Context>) -> Worker
             // No reconnection: a lost connection ends this worker (the run ends when every
             // worker has).
             break;
+        }
+    }
+    for (w, n) in workload::ALL.iter().zip(answered) {
+        if n > 0 {
+            result.by_workload.insert(w.name().to_owned(), n);
         }
     }
     result

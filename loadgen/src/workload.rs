@@ -26,6 +26,18 @@ pub enum Workload {
     Bulk,
 }
 
+/// Every workload, in declaration order (`w as usize` indexes it).
+pub const ALL: [Workload; 8] = [
+    Workload::Health,
+    Workload::Card,
+    Workload::Insured,
+    Workload::Miss,
+    Workload::Medication,
+    Workload::Checkup,
+    Workload::Stream,
+    Workload::Bulk,
+];
+
 /// Every workload made of unary calls (all but the stream).
 pub const UNARY: [Workload; 7] = [
     Workload::Health,
@@ -98,4 +110,17 @@ pub fn stream_workers(mix: &[(Workload, u32)], concurrency: usize) -> Result<usi
         return Err("--concurrency is too small to run streams and unary calls together".into());
     }
     Ok(stream_workers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_is_indexed_by_the_discriminant() {
+        for (i, w) in ALL.iter().enumerate() {
+            assert_eq!(*w as usize, i, "{w:?}");
+        }
+        assert_eq!(ALL.len(), Workload::value_variants().len());
+    }
 }
