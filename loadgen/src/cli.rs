@@ -76,6 +76,11 @@ pub struct Args {
     /// Write the summary as JSON to this file.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
+    /// Write the latency histogram to this file as CSV: percentile, latency in µs (and, in open
+    /// loop, how late requests were sent), from 0 to 99.999 % and the maximum
+    /// (`loadgen/scripts/plot-histogram.py` draws it).
+    #[arg(long)]
+    pub histogram_out: Option<std::path::PathBuf>,
     /// No live progress line.
     #[arg(long)]
     pub quiet: bool,

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
+
 use crate::worker::Shared;
 
 pub struct Plan {
@@ -45,17 +47,50 @@ impl Plan {
     }
 }
 
-/// Starts the pacing thread: one permit of `shared.due` per slot, released when the slot is due.
-/// It ends when the run stops or every slot of a counted run is released.
-pub fn spawn(shared: Arc<Shared>, plan: Arc<Plan>, rps: f64) {
-    std::thread::spawn(move || {
-        let mut released: u64 = 0;
-        while !shared.stop.load(Ordering::Relaxed) {
-            let due = (plan.start.elapsed().as_secs_f64() * rps) as u64 + 1;
-            if due > released {
+/// Releases every slot due by now that nobody has released yet; returns how late the oldest of
+/// them is (`None`: nothing was due).
+///
+/// Both the pacing thread and the workers call it: a worker calls it on its way to wait for a
+/// slot, on the runtime thread that is awake anyway (an answer just arrived), so the slots due
+/// meanwhile are released without waking a thread and the workers they wake run on the same
+/// thread; the pacing thread releases the slots that fall due while the runtime sleeps.
+pub fn release_due(shared: &Shared, plan: &Plan, rps: f64) -> Option<Duration> {
+    let now = Instant::now();
+    let mut due = (now.saturating_duration_since(plan.start).as_secs_f64() * rps) as u64 + 1;
+    if plan.total > 0 {
+        due = due.min(plan.total);
+    }
+    let mut released = shared.released.load(Ordering::Acquire);
+    while due > released {
+        match shared.released.compare_exchange_weak(released, due, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => {
                 shared.due.add_permits((due - released) as usize);
-                released = due;
+                return Some(now.saturating_duration_since(plan.slot_time(released, rps)));
             }
+            Err(current) => released = current,
+        }
+    }
+    None
+}
+
+/// What the pacing thread saw: the slots it released (rather than a worker) and how late.
+pub struct PacerStats {
+    pub releases: u64,
+    pub late: Histogram<u64>,
+}
+
+/// Starts the pacing thread: it sleeps until the next slot is due and releases it (one permit of
+/// `shared.due` per slot) unless a worker already has. It ends when the run stops or every slot
+/// of a counted run is released.
+pub fn spawn(shared: Arc<Shared>, plan: Arc<Plan>, rps: f64) -> std::thread::JoinHandle<PacerStats> {
+    std::thread::spawn(move || {
+        let mut stats = PacerStats { releases: 0, late: crate::worker::histogram() };
+        while !shared.stop.load(Ordering::Relaxed) {
+            if let Some(late) = release_due(&shared, &plan, rps) {
+                stats.releases += 1;
+                let _ = stats.late.record(late.as_micros() as u64);
+            }
+            let released = shared.released.load(Ordering::Acquire);
             if plan.total > 0 && released >= plan.total {
                 // Every slot is released; the run's end closes the semaphore (closing it
                 // here would refuse permits released but not yet taken).
@@ -65,5 +100,6 @@ pub fn spawn(shared: Arc<Shared>, plan: Arc<Plan>, rps: f64) {
             let wait = next.saturating_duration_since(Instant::now());
             std::thread::sleep(wait.min(Duration::from_millis(5)));
         }
-    });
+        stats
+    })
 }

@@ -50,9 +50,7 @@ pub async fn run(args: Args) -> Result<(), AnyError> {
     let shared = Arc::new(Shared::new());
     let warmup = Duration::from_secs_f64(args.warmup.max(0.0));
     let plan = Arc::new(Plan::new(args.total, args.rps, warmup));
-    if let Some(rps) = args.rps {
-        pacer::spawn(shared.clone(), plan.clone(), rps);
-    }
+    let pacer = args.rps.map(|rps| pacer::spawn(shared.clone(), plan.clone(), rps));
 
     let ctx = Arc::new(Context {
         routes,
@@ -131,12 +129,18 @@ pub async fn run(args: Args) -> Result<(), AnyError> {
         eprintln!();
     }
     results.extend(worker::join(workers).await);
+    // The pacing thread ends within a sleep (5 ms at most) of the stop.
+    let pacer = pacer.and_then(|p| p.join().ok());
 
     let mut hist = worker::histogram();
+    let mut late = worker::histogram();
+    let mut from_send = worker::histogram();
     let mut errors_by_code = BTreeMap::new();
     let mut by_workload = BTreeMap::new();
     for r in results {
         hist.add(&r.hist)?;
+        late.add(&r.late)?;
+        from_send.add(&r.from_send)?;
         for (k, v) in r.errors {
             *errors_by_code.entry(k).or_default() += v;
         }
@@ -157,11 +161,22 @@ pub async fn run(args: Args) -> Result<(), AnyError> {
         mode: if args.rps.is_some() { "open" } else { "closed" }.to_owned(),
         offered_rps: args.rps,
         latency_us: Latency::of(&hist),
+        send_lateness_us: args.rps.map(|_| Latency::of(&late)),
+        from_send_us: args.rps.map(|_| Latency::of(&from_send)),
+        pacer_releases: pacer.as_ref().map(|p| p.releases),
+        pacer_lateness_us: pacer.as_ref().map(|p| Latency::of(&p.late)),
         by_workload,
         client_cpu_us_per_request: per_request(client_cpu.unwrap_or(0.0)),
         server_cpu_us_per_request: server_cpu.map(per_request),
     };
     summary.print_table();
+    if let Some(path) = &args.histogram_out {
+        let mut columns = vec![("latency_us", &hist)];
+        if args.rps.is_some() {
+            columns.extend([("send_lateness_us", &late), ("from_send_us", &from_send)]);
+        }
+        report::write_percentiles(path, &columns)?;
+    }
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&summary)?)?;
     }

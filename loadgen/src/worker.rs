@@ -14,7 +14,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 use crate::h2client::{self, Connection, Route};
-use crate::pacer::Plan;
+use crate::pacer::{self, Plan};
 use crate::pools::Pools;
 use crate::raw::RawCodec;
 use crate::workload::{self, Workload};
@@ -28,6 +28,8 @@ pub struct Shared {
     /// Measured requests so far (for -n and the progress line).
     pub done: AtomicU64,
     pub errors: AtomicU64,
+    /// Open loop: slots released so far (by the pacer thread or a worker).
+    pub released: AtomicU64,
     /// Open loop: the next slot to send and how many were skipped.
     pub next_slot: AtomicU64,
     pub not_sent: AtomicU64,
@@ -43,6 +45,7 @@ impl Shared {
             stop: AtomicBool::new(false),
             done: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            released: AtomicU64::new(0),
             next_slot: AtomicU64::new(0),
             not_sent: AtomicU64::new(0),
             due: tokio::sync::Semaphore::new(0),
@@ -65,13 +68,25 @@ pub struct Context {
 /// What one worker measured.
 pub struct WorkerResult {
     pub hist: Histogram<u64>,
+    /// Open loop: how late each counted request was queued for sending after its slot's
+    /// intended time (the generator's own lateness, inside `hist`'s latency).
+    pub late: Histogram<u64>,
+    /// Open loop: latency from when the request was queued for sending (the server's and the
+    /// network's share, with the client's own I/O).
+    pub from_send: Histogram<u64>,
     pub errors: BTreeMap<String, u64>,
     pub by_workload: BTreeMap<String, u64>,
 }
 
 impl WorkerResult {
     fn new() -> WorkerResult {
-        WorkerResult { hist: histogram(), errors: BTreeMap::new(), by_workload: BTreeMap::new() }
+        WorkerResult {
+            hist: histogram(),
+            late: histogram(),
+            from_send: histogram(),
+            errors: BTreeMap::new(),
+            by_workload: BTreeMap::new(),
+        }
     }
 }
 
@@ -134,6 +149,7 @@ pub async fn unary(id: usize, mut send: Connection, ctx: Arc<Context>) -> Worker
         let mut counted_slot = None;
         let intended = match &plan.rps {
             Some(rps) => {
+                pacer::release_due(shared, plan, *rps);
                 match shared.due.acquire().await {
                     Ok(permit) => permit.forget(),
                     Err(_) => break,
@@ -158,6 +174,7 @@ pub async fn unary(id: usize, mut send: Connection, ctx: Arc<Context>) -> Worker
             continue;
         };
         cursor = cursor.wrapping_add(1);
+        let queued = Instant::now();
         let outcome = h2client::unary(&mut send, route, pool[cursor % pool.len()].clone()).await;
         let lost = matches!(&outcome, Err(e) if e.connection_lost);
         let counted = match counted_slot {
@@ -169,6 +186,10 @@ pub async fn unary(id: usize, mut send: Connection, ctx: Arc<Context>) -> Worker
             match outcome {
                 Ok(_) => {
                     let _ = result.hist.record(intended.elapsed().as_micros().max(1) as u64);
+                    if counted_slot.is_some() {
+                        let _ = result.late.record(queued.saturating_duration_since(intended).as_micros() as u64);
+                        let _ = result.from_send.record(queued.elapsed().as_micros().max(1) as u64);
+                    }
                     answered[workload as usize] += weight;
                     let done = shared.done.fetch_add(weight, Ordering::Relaxed) + weight;
                     if plan.rps.is_none() && plan.total > 0 && done >= plan.total {
