@@ -13,7 +13,7 @@ use http::header::HeaderValue;
 use crate::cli::Args;
 use crate::pacer::{self, Plan};
 use crate::report::{self, Latency, Summary};
-use crate::worker::{self, Context, Shared, WorkerResult};
+use crate::worker::{self, Context, Histograms, Shared, WorkerResult};
 use crate::workload::{self, Workload};
 use crate::{AnyError, connections, h2client, pools};
 
@@ -60,15 +60,24 @@ pub async fn run(args: Args) -> Result<(), AnyError> {
         plan: plan.clone(),
         bulk_size: args.bulk_size,
     });
+    let hists: Vec<_> = (0..args.connections.max(1)).map(|_| Histograms::shared()).collect();
     let mut workers: Vec<tokio::task::JoinHandle<WorkerResult>> = Vec::new();
     for id in 0..concurrency {
         if id < stream_workers {
             let channel = conns.channels[id % conns.channels.len()].clone();
             let (pools, shared) = (pools.clone(), shared.clone());
-            workers.push(tokio::spawn(worker::stream(id, channel, meta.clone(), pools, shared, args.batch.max(1))));
+            workers.push(tokio::spawn(worker::stream(
+                id,
+                channel,
+                meta.clone(),
+                pools,
+                shared,
+                args.batch.max(1),
+                hists[id % hists.len()].clone(),
+            )));
         } else {
             let send = conns.h2[id % conns.h2.len()].clone();
-            workers.push(tokio::spawn(worker::unary(id, send, ctx.clone())));
+            workers.push(tokio::spawn(worker::unary(id, send, ctx.clone(), hists[id % hists.len()].clone())));
         }
     }
     drop(conns);
@@ -137,10 +146,13 @@ pub async fn run(args: Args) -> Result<(), AnyError> {
     let mut from_send = worker::histogram();
     let mut errors_by_code = BTreeMap::new();
     let mut by_workload = BTreeMap::new();
+    for h in &hists {
+        let h = worker::lock(h);
+        hist.add(&h.latency)?;
+        late.add(&h.late)?;
+        from_send.add(&h.from_send)?;
+    }
     for r in results {
-        hist.add(&r.hist)?;
-        late.add(&r.late)?;
-        from_send.add(&r.from_send)?;
         for (k, v) in r.errors {
             *errors_by_code.entry(k).or_default() += v;
         }
