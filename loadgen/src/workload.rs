@@ -103,6 +103,9 @@ pub fn stream_workers(mix: &[(Workload, u32)], concurrency: usize) -> Result<usi
         0
     } else if stream_weight == total_weight {
         concurrency
+    } else if concurrency < 2 {
+        // One worker cannot be both (and the share below would clamp to an empty range).
+        concurrency
     } else {
         ((concurrency as u64 * u64::from(stream_weight) / u64::from(total_weight)) as usize).clamp(1, concurrency - 1)
     };
@@ -115,6 +118,16 @@ pub fn stream_workers(mix: &[(Workload, u32)], concurrency: usize) -> Result<usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streams_and_unary_calls_share_the_workers_by_weight() {
+        let mix = parse_mix("stream=1,card=3").expect("mix");
+        assert_eq!(stream_workers(&mix, 8).expect("shared"), 2);
+        assert_eq!(stream_workers(&mix, 2).expect("shared"), 1);
+        assert!(stream_workers(&mix, 1).is_err(), "one worker cannot run both");
+        assert_eq!(stream_workers(&parse_mix("stream").expect("mix"), 1).expect("streams only"), 1);
+        assert_eq!(stream_workers(&parse_mix("card").expect("mix"), 4).expect("unary only"), 0);
+    }
 
     #[test]
     fn all_is_indexed_by_the_discriminant() {
