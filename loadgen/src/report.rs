@@ -2,6 +2,8 @@
 //! merged at the end.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -46,6 +48,15 @@ pub struct Summary {
     /// Open loop: the offered rate.
     pub offered_rps: Option<f64>,
     pub latency_us: Latency,
+    /// Open loop: how late requests were queued for sending after their intended time (the
+    /// generator's own share of `latency_us`).
+    pub send_lateness_us: Option<Latency>,
+    /// Open loop: latency from when each request was queued for sending.
+    pub from_send_us: Option<Latency>,
+    /// Open loop: how many times the pacing thread released slots (the rest were released by
+    /// workers on the runtime thread), and how late the oldest slot of each release was.
+    pub pacer_releases: Option<u64>,
+    pub pacer_lateness_us: Option<Latency>,
     /// Requests per workload.
     pub by_workload: BTreeMap<String, u64>,
     /// CPU time of this load generator per request, microseconds.
@@ -65,6 +76,18 @@ impl Summary {
         println!("throughput    {:.0} req/s", self.rps);
         let l = &self.latency_us;
         println!("latency (µs)  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}", l.p50, l.p90, l.p99, l.p999, l.max);
+        if let Some(l) = &self.send_lateness_us {
+            println!(
+                "late to send  p50 {}  p90 {}  p99 {}  p99.9 {}  max {} (µs after the intended time)",
+                l.p50, l.p90, l.p99, l.p999, l.max
+            );
+        }
+        if let Some(l) = &self.from_send_us {
+            println!("from sending  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}", l.p50, l.p90, l.p99, l.p999, l.max);
+        }
+        if let (Some(n), Some(l)) = (self.pacer_releases, &self.pacer_lateness_us) {
+            println!("pacer thread  {n} releases, late p50 {}  p99 {}  max {} µs", l.p50, l.p99, l.max);
+        }
         for (w, n) in &self.by_workload {
             println!("  {w:<12} {n}");
         }
@@ -82,6 +105,29 @@ impl Summary {
             None => println!(),
         }
     }
+}
+
+/// The quantiles `--histogram-out` lists: 1 − 10^(−k/10) for k = 0..=50 (0 to 99.999 %), then 1.
+fn quantiles() -> impl Iterator<Item = f64> {
+    (0..=50).map(|k| 1.0 - 10f64.powf(-f64::from(k) / 10.0)).chain([1.0])
+}
+
+/// `--histogram-out`: a CSV of percentile → µs, one column per histogram (`columns`: name and
+/// histogram, all in microseconds).
+pub fn write_percentiles(path: &Path, columns: &[(&str, &Histogram<u64>)]) -> std::io::Result<()> {
+    let mut out = String::from("percentile");
+    for (name, _) in columns {
+        let _ = write!(out, ",{name}");
+    }
+    out.push('\n');
+    for q in quantiles() {
+        let _ = write!(out, "{:.5}", q * 100.0);
+        for (_, h) in columns {
+            let _ = write!(out, ",{}", h.value_at_quantile(q));
+        }
+        out.push('\n');
+    }
+    std::fs::write(path, out)
 }
 
 /// CPU seconds (user + system) a process has used, from /proc.

@@ -110,11 +110,13 @@ async fn open_loop_reports_its_offered_rate() {
     let dir = tempfile::tempdir().expect("temp dir");
     let Server { addr, pki, running: _running } = server(dir.path()).await;
     let json = dir.path().join("open.json");
+    let csv = dir.path().join("open.csv");
     let mut args = tls_args(addr, &pki);
     for a in ["--mix", "card", "--rps", "500", "-n", "100", "-z", "0", "--warmup", "0", "-c", "8", "--pool", "50"] {
         args.push(a.into());
     }
     args.extend(["--json".into(), json.display().to_string()]);
+    args.extend(["--histogram-out".into(), csv.display().to_string()]);
     let out = loadgen(args).await;
     assert!(out.status.success(), "onshi-loadgen failed: {}", String::from_utf8_lossy(&out.stderr));
     let r = report(&json);
@@ -125,6 +127,18 @@ async fn open_loop_reports_its_offered_rate() {
     let answered = r["requests"].as_u64().expect("requests");
     let not_sent = r["not_sent"].as_u64().expect("not_sent");
     assert_eq!(answered + not_sent, 100, "{r}");
+    // The generator's own lateness is reported apart from the latency it is part of.
+    for field in ["send_lateness_us", "from_send_us"] {
+        assert!(r[field]["max"].as_u64().is_some(), "{field}: {r}");
+    }
+    // --histogram-out: percentile → µs for each histogram, percentiles rising to 100.
+    let csv = std::fs::read_to_string(&csv).expect("histogram CSV");
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("percentile,latency_us,send_lateness_us,from_send_us"));
+    let rows: Vec<Vec<f64>> = lines.map(|l| l.split(',').map(|v| v.parse().expect("a number")).collect()).collect();
+    assert!(rows.len() > 10 && rows.iter().all(|r| r.len() == 4), "{csv}");
+    assert!(rows.windows(2).all(|w| w[0][0] < w[1][0] && w[0][1] <= w[1][1]), "{csv}");
+    assert_eq!(rows.last().map(|r| r[0]), Some(100.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
