@@ -4,6 +4,7 @@
 //! Every binary value starts with a version byte so the layout can evolve.
 
 use bytes::{BufMut, BytesMut};
+use onshi_domain::codes::QualificationValidity;
 use onshi_domain::date::Date;
 use onshi_domain::qualification::{PersonId, Span};
 use thiserror::Error;
@@ -366,6 +367,44 @@ impl ChainHead {
     }
 }
 
+/// A 一括照会 job's units by outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BulkCounts {
+    pub all: u32,
+    pub valid: u32,
+    pub invalid: u32,
+    pub invalid_newer_exists: u32,
+    pub not_found: u32,
+    pub several_match: u32,
+    /// Units answered with an error instead of a validity.
+    pub errors: u32,
+}
+
+impl BulkCounts {
+    /// Counts one unit: by its validity, or as an error when it has none.
+    pub fn add(&mut self, validity: Option<QualificationValidity>) {
+        self.all += 1;
+        *match validity {
+            Some(QualificationValidity::Valid) => &mut self.valid,
+            Some(QualificationValidity::Invalid) => &mut self.invalid,
+            Some(QualificationValidity::InvalidNewerExists) => &mut self.invalid_newer_exists,
+            Some(QualificationValidity::NotFound) => &mut self.not_found,
+            Some(QualificationValidity::SeveralMatch) => &mut self.several_match,
+            None => &mut self.errors,
+        } += 1;
+    }
+
+    /// The stored order: all, validity 1..=5, errors.
+    fn to_array(self) -> [u32; 7] {
+        [self.all, self.valid, self.invalid, self.invalid_newer_exists, self.not_found, self.several_match, self.errors]
+    }
+
+    fn from_array(c: [u32; 7]) -> BulkCounts {
+        let [all, valid, invalid, invalid_newer_exists, not_found, several_match, errors] = c;
+        BulkCounts { all, valid, invalid, invalid_newer_exists, not_found, several_match, errors }
+    }
+}
+
 /// A stored 一括照会 job: who uploaded it, when it is ready, the counts and the encoded units.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulkJob<'a> {
@@ -373,8 +412,7 @@ pub struct BulkJob<'a> {
     pub created_at: i64,
     /// Unix seconds from which the download answers with results.
     pub ready_at: i64,
-    /// Units by outcome: all, validity 1..=5, errors.
-    pub counts: [u32; 7],
+    pub counts: BulkCounts,
     /// Encoded `BulkConfirmUnit`s (served view), in upload order.
     pub units: Vec<&'a [u8]>,
 }
@@ -389,7 +427,7 @@ impl<'a> BulkJob<'a> {
         out.extend_from_slice(&self.facility);
         out.extend_from_slice(&self.created_at.to_be_bytes());
         out.extend_from_slice(&self.ready_at.to_be_bytes());
-        for c in self.counts {
+        for c in self.counts.to_array() {
             out.extend_from_slice(&c.to_be_bytes());
         }
         out.extend_from_slice(&(self.units.len() as u32).to_be_bytes());
@@ -423,6 +461,7 @@ impl<'a> BulkJob<'a> {
             units.push(b.get(at + 4..at + 4 + len)?);
             at += 4 + len;
         }
+        let counts = BulkCounts::from_array(counts);
         (at == b.len()).then_some(BulkJob { facility, created_at, ready_at, counts, units })
     }
 }
@@ -437,11 +476,16 @@ mod bulk_tests {
             facility: *b"1312345679",
             created_at: 10,
             ready_at: 13,
-            counts: [3, 1, 0, 1, 1, 0, 0],
+            counts: BulkCounts::from_array([3, 1, 0, 1, 1, 0, 0]),
             units: vec![b"a", b"", b"ccc"],
         };
         let bytes = job.encode();
         assert_eq!(BulkJob::decode(&bytes).expect("decodes"), job);
         assert!(BulkJob::decode(&bytes[..bytes.len() - 1]).is_err());
+        let mut counts = BulkCounts::default();
+        for v in [Some(QualificationValidity::Valid), None, Some(QualificationValidity::SeveralMatch)] {
+            counts.add(v);
+        }
+        assert_eq!(counts.to_array(), [3, 1, 0, 0, 0, 1, 1]);
     }
 }

@@ -21,25 +21,11 @@ use super::qualification::{
 };
 use crate::auth::Caller;
 use crate::errors::{ServiceError, Violations};
-use onshi_store::values::BulkJob;
+use onshi_store::values::{BulkCounts, BulkJob};
 use onshi_store::{ChangeSet, StoreError};
 
 /// The most search infos one upload may carry.
 pub const MAX_BULK_ENTRIES: usize = 10_000;
-
-/// Index of each outcome in `BulkJob::counts`.
-const ALL: usize = 0;
-const ERRORS: usize = 6;
-
-fn count_index(validity: &str) -> Option<usize> {
-    QualificationValidity::from_code(validity).map(|v| match v {
-        QualificationValidity::Valid => 1,
-        QualificationValidity::Invalid => 2,
-        QualificationValidity::InvalidNewerExists => 3,
-        QualificationValidity::NotFound => 4,
-        QualificationValidity::SeveralMatch => 5,
-    })
-}
 
 /// A reception number: the upload date and 10 digits made from the store's reception sequence
 /// `n` by a bijection on 32 bits, so distinct numbers give distinct reception numbers (for the
@@ -74,7 +60,7 @@ impl App {
         }
         v.finish()?;
 
-        let mut counts = [0u32; 7];
+        let mut counts = BulkCounts::default();
         let mut units = Vec::with_capacity(entries.len());
         let mut changes = ChangeSet::default();
         for (i, s) in entries.iter().enumerate() {
@@ -114,13 +100,8 @@ impl App {
                     b
                 }
             };
-            counts[ALL] += 1;
-            match count_index(&unit_body.qualification_validity) {
-                Some(i) if unit_body.processing_result_status == ProcessingResultStatus::Success.code() => {
-                    counts[i] += 1
-                }
-                _ => counts[ERRORS] += 1,
-            }
+            let succeeded = unit_body.processing_result_status == ProcessingResultStatus::Success.code();
+            counts.add(QualificationValidity::from_code(&unit_body.qualification_validity).filter(|_| succeeded));
             let unit =
                 BulkConfirmUnit { arbitrary_identifier: s.arbitrary_identifier.clone(), message_body: Some(unit_body) };
             units.push(unit.encode_to_vec());
@@ -187,13 +168,13 @@ impl App {
         reply.message_header =
             Some(result_header(caller, &header, now, ReferenceClassification::InsuredNumber, SegmentOfResult::Done));
         let c = job.counts;
-        reply.number_of_search_info = c[0] as i32;
-        reply.number_of_valid = c[1] as i32;
-        reply.number_of_invalid = c[2] as i32;
-        reply.number_of_invalid_newer_exists = c[3] as i32;
-        reply.number_of_not_found = c[4] as i32;
-        reply.number_of_several_match = c[5] as i32;
-        reply.number_of_errors = c[6] as i32;
+        reply.number_of_search_info = c.all as i32;
+        reply.number_of_valid = c.valid as i32;
+        reply.number_of_invalid = c.invalid as i32;
+        reply.number_of_invalid_newer_exists = c.invalid_newer_exists as i32;
+        reply.number_of_not_found = c.not_found as i32;
+        reply.number_of_several_match = c.several_match as i32;
+        reply.number_of_errors = c.errors as i32;
         reply.bulk_confirm_unit = job.units.iter().map(|u| bytes::Bytes::copy_from_slice(u)).collect();
         Ok(reply)
     }

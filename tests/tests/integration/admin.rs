@@ -348,7 +348,7 @@ async fn facilities_change_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_fault_kind() {
+async fn a_status_fault_hits_only_its_method_facility_and_count() {
     let server = TestServer::start().await;
     let mut admin = server.admin().await;
     let mut clinic = server.qualification(CLINIC).await;
@@ -372,6 +372,14 @@ async fn every_fault_kind() {
     }
     assert!(clinic.confirm_by_card(card_with_consents(VALID_SERIAL, &[])).await.is_ok(), "used up");
     assert!(admin.list_faults(ListFaultsRequest {}).await.expect("listed").into_inner().faults.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_failure_fault_answers_the_real_systems_failure_for_one_person() {
+    let server = TestServer::start().await;
+    let mut admin = server.admin().await;
+    let mut clinic = server.qualification(CLINIC).await;
 
     // The real system's request-level failure, for one person only.
     let mut f = fault(Kind::RequestFailure(RequestFailureFault {
@@ -395,6 +403,14 @@ async fn every_fault_kind() {
             .is_some()
     );
     admin.clear_faults(ClearFaultsRequest { id }).await.expect("cleared");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_latency_fault_delays_the_call_and_the_journal_shows_it() {
+    let server = TestServer::start().await;
+    let mut admin = server.admin().await;
+    let mut clinic = server.qualification(CLINIC).await;
 
     // Latency: the call still succeeds, later; the journal shows how much later.
     let mut f = fault(Kind::Latency(LatencyFault { min_ms: 300, max_ms: 300 }));
@@ -414,6 +430,14 @@ async fn every_fault_kind() {
         .expect("read")
         .into_inner();
     assert!(journal.entries.last().expect("recorded").latency_us >= 300_000, "the injected delay is part of the call");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_delay_fault_holds_jobs_in_processing() {
+    let server = TestServer::start().await;
+    let mut admin = server.admin().await;
+    let mut clinic = server.qualification(CLINIC).await;
 
     // Bulk jobs held in "processing".
     add_fault(&mut admin, fault(Kind::BulkDelay(BulkDelayFault { seconds: 3600 }))).await;
@@ -436,6 +460,14 @@ async fn every_fault_kind() {
         .into_inner();
     assert_eq!(down.message_header.expect("header").segment_of_result, "2");
     admin.clear_faults(ClearFaultsRequest { id: 0 }).await.expect("cleared");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_fault_makes_calls_unavailable_and_health_not_serving() {
+    let server = TestServer::start().await;
+    let mut admin = server.admin().await;
+    let mut clinic = server.qualification(CLINIC).await;
 
     // A full outage: every facility call UNAVAILABLE and health NOT_SERVING, until cleared.
     add_fault(&mut admin, fault(Kind::Outage(OutageFault {}))).await;
@@ -460,6 +492,14 @@ async fn every_fault_kind() {
     assert!(saw_down, "health follows the outage");
     admin.clear_faults(ClearFaultsRequest { id: 0 }).await.expect("cleared");
     assert!(clinic.confirm_by_card(card_with_consents(VALID_SERIAL, &[])).await.is_ok());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probable_fault_fails_about_its_share_and_a_fault_without_kind_is_refused() {
+    let server = TestServer::start().await;
+    let mut admin = server.admin().await;
+    let mut clinic = server.qualification(CLINIC).await;
 
     // Probability: about half of the calls fail.
     let mut f = fault(Kind::Status(StatusFault {
