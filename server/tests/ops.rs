@@ -158,3 +158,20 @@ fn a_consent_set_through_the_admin_api_lasts_a_day_and_can_be_withdrawn() {
     );
     assert!(store.consent(&clinic, person.id, ConsentKind::Pharmacists).expect("reads").is_none());
 }
+
+#[test]
+fn a_live_consent_is_missing_held_then_expired_at_the_end_of_its_window() {
+    let (_dir, store, pop) = seeded();
+    let person = insured_person(&pop);
+    let clinic = MedicalInstitutionCode::parse("1312345679", CheckDigits::Strict).expect("code");
+    let now = JstDateTime::new(today(), 10, 0, 0).expect("time");
+    let kind = ConsentKind::SpecificHealthCheckups;
+    let e = records::live_consent(&store, &clinic, person.id, kind, now).expect_err("none yet");
+    assert!(matches!(e, ServiceError::ConsentMissing("specific_health_checkups_info")), "{e:?}");
+    records::set_consent(&store, clinic, person.id, kind, true, now).expect("set");
+    let last_second = now.add_seconds(records::CONSENT_WINDOW_SECS - 1).expect("time");
+    assert!(records::live_consent(&store, &clinic, person.id, kind, last_second).is_ok());
+    let ended = now.add_seconds(records::CONSENT_WINDOW_SECS).expect("time");
+    let e = records::live_consent(&store, &clinic, person.id, kind, ended).expect_err("over");
+    assert!(matches!(e, ServiceError::ConsentExpired { kind: "specific_health_checkups_info", .. }), "{e:?}");
+}

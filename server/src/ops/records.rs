@@ -1,5 +1,6 @@
-//! Records added to a person through the admin API: medication and checkup records (shown at once,
-//! beside the generated history), and consents set as if given at a facility's card reader.
+//! Records added to a person through the admin API — medication and checkup records (shown at once,
+//! beside the generated history), and consents set as if given at a facility's card reader — and
+//! the live-consent check the medical services make before they disclose anything.
 
 use onshi_domain::codes::ConsentKind;
 use onshi_domain::date::{Date, JstDateTime};
@@ -26,6 +27,27 @@ pub fn add_medical_record(
     people::load(store, person, today)?;
     store.add_medical_record(kind, person, date, record)?;
     Ok(())
+}
+
+/// The facility's live consent of `kind` from `person`, or why there is none: CONSENT_MISSING, or
+/// CONSENT_EXPIRED once its window has passed.
+pub fn live_consent(
+    store: &Store,
+    facility: &MedicalInstitutionCode,
+    person: PersonId,
+    kind: ConsentKind,
+    now: JstDateTime,
+) -> Result<ConsentValue, ServiceError> {
+    match store.consent(facility, person, kind)? {
+        None => Err(ServiceError::ConsentMissing(kind.api_name())),
+        Some(c) if now.unix_seconds() >= c.available_until => Err(ServiceError::ConsentExpired {
+            kind: kind.api_name(),
+            available_time: JstDateTime::from_unix_seconds(c.available_until)
+                .map(JstDateTime::compact)
+                .unwrap_or_default(),
+        }),
+        Some(c) => Ok(c),
+    }
 }
 
 /// Gives (at `now`, for [`CONSENT_WINDOW_SECS`]) or withdraws (`given` false) a facility's

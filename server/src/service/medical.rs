@@ -80,26 +80,6 @@ impl App {
         }))
     }
 
-    /// The caller's live consent of `kind` for `person`, or why there is none.
-    fn live_consent(
-        &self,
-        caller: &Caller,
-        person: PersonId,
-        kind: ConsentKind,
-        now: JstDateTime,
-    ) -> Result<ConsentValue, ServiceError> {
-        match self.store.get().consent(&caller.code, person, kind)? {
-            None => Err(ServiceError::ConsentMissing(kind.api_name())),
-            Some(c) if now.unix_seconds() >= c.available_until => Err(ServiceError::ConsentExpired {
-                kind: kind.api_name(),
-                available_time: JstDateTime::from_unix_seconds(c.available_until)
-                    .map(JstDateTime::compact)
-                    .unwrap_or_default(),
-            }),
-            Some(c) => Ok(c),
-        }
-    }
-
     fn record_disclosure(
         &self,
         caller: &Caller,
@@ -160,7 +140,13 @@ impl App {
             }
             Found::Subject(s) => s,
         };
-        let consent = self.live_consent(caller, subject.person, ConsentKind::Pharmacists, now)?;
+        let consent = crate::ops::records::live_consent(
+            &self.store.get(),
+            &caller.code,
+            subject.person,
+            ConsentKind::Pharmacists,
+            now,
+        )?;
         let records = medication::history(
             self.population_seed,
             subject.person,
@@ -253,7 +239,13 @@ impl App {
             }
             Found::Subject(s) => s,
         };
-        let consent = self.live_consent(caller, subject.person, ConsentKind::SpecificHealthCheckups, now)?;
+        let consent = crate::ops::records::live_consent(
+            &self.store.get(),
+            &caller.code,
+            subject.person,
+            ConsentKind::SpecificHealthCheckups,
+            now,
+        )?;
         let today = now.date();
         let from = today.add_years(-checkups::HISTORY_YEARS).unwrap_or(today);
         let mut list: Vec<SpecificHealthCheckupInfo> = checkups::history(
