@@ -23,11 +23,9 @@ pub(super) fn add_medical_record(
     field: &str,
 ) -> Result<pb::AddRecordResponse, ServiceError> {
     let id = resolve(app, person)?;
-    let date = Date::parse_yyyymmdd(date).map_err(|e| bad(field, e.to_string()));
-    let store = app.store.get();
-    // An unknown person is NOT_FOUND before a bad date is reported, as it always was.
-    crate::ops::people::load(&store, id, today(app))?;
-    records::add_medical_record(&store, kind, id, today(app), date?, record)?;
+    let date = Date::parse_yyyymmdd(date).map_err(|e| bad(field, e.to_string()))?;
+    // The operation reads the person (NOT_FOUND for nobody) before it writes.
+    records::add_medical_record(&app.store.get(), kind, id, today(app), date, record)?;
     Ok(pb::AddRecordResponse { person_id: id.0 })
 }
 
