@@ -222,16 +222,33 @@ pub struct TlsConfig {
 pub struct StoreConfig {
     /// Shared RocksDB block cache, MiB.
     pub block_cache_mb: usize,
+    /// RocksDB's row cache (whole values of point reads), MiB; 0 for none.
+    pub row_cache_mb: usize,
     /// fsync every write (survive power loss, not only a killed process).
     pub sync_writes: bool,
     /// "none" (default) or "lz4": LZ4 saves about 37 % of the disk, seeding is about 1.5 times
     /// slower, lookups cost the same.
     pub compression: Compression,
+    /// Keep RocksDB's statistics and show block-cache hits and misses on `/metrics`
+    /// (`onshi_store_block_cache_hits` and `_misses`, by block kind). Off by default: every read
+    /// then also counts into shared tickers.
+    pub statistics: bool,
+    /// Read the store's files with O_DIRECT, bypassing the page cache: for stores much larger
+    /// than memory, with the memory given to `block_cache_mb` instead (see BENCHMARKS.md's
+    /// national-scale runs).
+    pub direct_reads: bool,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { block_cache_mb: 256, sync_writes: false, compression: Compression::None }
+        StoreConfig {
+            block_cache_mb: 256,
+            row_cache_mb: 64,
+            sync_writes: false,
+            compression: Compression::None,
+            statistics: false,
+            direct_reads: false,
+        }
     }
 }
 
@@ -340,8 +357,11 @@ impl Config {
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions {
             block_cache_bytes: self.store.block_cache_mb << 20,
+            row_cache_bytes: self.store.row_cache_mb << 20,
             sync_writes: self.store.sync_writes,
             compression: self.store.compression,
+            statistics: self.store.statistics,
+            direct_reads: self.store.direct_reads,
         }
     }
 }

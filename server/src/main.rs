@@ -326,12 +326,16 @@ async fn run(command: Command) -> Result<ExitCode, AnyError> {
             let spec = seed::SeedSpec { seed: s, persons, as_of: today() };
             let report = tokio::task::block_in_place(|| handle.seed_and_baseline(spec, progress_printer(persons)))?;
             if report.wrote {
+                for (cf, files) in handle.get().levels() {
+                    println!("{cf}: files by level (L0…L6) {files:?}");
+                }
                 println!(
-                    "seeded {} persons and {} scenario persons in {:.1?} ({:.0} persons/s)",
+                    "seeded {} persons and {} scenario persons in {:.1?} ({:.0} persons/s; index spilled {:.0} MB)",
                     report.persons,
                     report.scenario_persons,
                     report.elapsed,
-                    report.persons as f64 / report.elapsed.as_secs_f64().max(1e-9)
+                    report.persons as f64 / report.elapsed.as_secs_f64().max(1e-9),
+                    report.index_spill_bytes as f64 / 1e6
                 );
             } else {
                 println!("{} already holds seed {s} with {persons} persons; nothing to do", data_dir.display());

@@ -8,7 +8,10 @@
 //! `onshi_shed_total{reason}`; writes: `onshi_consents_written_total`,
 //! `onshi_access_records_written_total`; the store, every 5 s from RocksDB properties:
 //! `onshi_store_keys`, `onshi_store_live_sst_bytes`, `onshi_store_block_cache_bytes`,
-//! `onshi_store_pending_compaction_bytes`; `onshi_journal_bytes`; seeding:
+//! `onshi_store_pending_compaction_bytes`, and with `[store] statistics` the block cache's
+//! `onshi_store_block_cache_hits{block}` and `_misses{block}` (data, index, filter) and
+//! `onshi_store_row_cache_hits` and `_misses`;
+//! `onshi_journal_bytes`; seeding:
 //! `onshi_seeded_persons`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -101,6 +104,18 @@ pub fn spawn_gauges(app: App, handle: PrometheusHandle) -> tokio::task::JoinHand
                 metrics::gauge!(name).set(store.property_total(property) as f64);
             }
             metrics::gauge!("onshi_store_block_cache_bytes").set(store.block_cache_usage().unwrap_or(0) as f64);
+            if let Some(c) = store.cache_counts() {
+                for (block, hits, misses) in [
+                    ("data", c.data_hits, c.data_misses),
+                    ("index", c.index_hits, c.index_misses),
+                    ("filter", c.filter_hits, c.filter_misses),
+                ] {
+                    metrics::gauge!("onshi_store_block_cache_hits", "block" => block).set(hits as f64);
+                    metrics::gauge!("onshi_store_block_cache_misses", "block" => block).set(misses as f64);
+                }
+                metrics::gauge!("onshi_store_row_cache_hits").set(c.row_hits as f64);
+                metrics::gauge!("onshi_store_row_cache_misses").set(c.row_misses as f64);
+            }
             metrics::gauge!("onshi_journal_bytes").set(app.journal.bytes() as f64);
             metrics::gauge!("onshi_in_flight").set(app.admission.in_flight() as f64);
         }

@@ -71,12 +71,44 @@ pub struct StoreOptions {
     pub sync_writes: bool,
     /// How new SST files are compressed (files already written keep theirs).
     pub compression: Compression,
+    /// Keep RocksDB's statistics (cache hits and misses; see [`Store::cache_counts`]).
+    /// Off by default: every read then counts into shared tickers.
+    pub statistics: bool,
+    /// Read table files with O_DIRECT: the block cache is then the only cache of the store's
+    /// blocks, and a read that misses it costs one disk read and no page-cache upkeep (for stores
+    /// much larger than memory; give the block cache the memory instead).
+    pub direct_reads: bool,
+    /// A cache of whole rows (key → value) in front of the table files, 0 for none: a point read
+    /// it holds skips the filter, index and data-block searches (about 8,500 of a card lookup's
+    /// 11,500 instructions; BENCHMARKS.md).
+    pub row_cache_bytes: usize,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { block_cache_bytes: 256 << 20, sync_writes: false, compression: Compression::None }
+        StoreOptions {
+            row_cache_bytes: 64 << 20,
+            block_cache_bytes: 256 << 20,
+            sync_writes: false,
+            compression: Compression::None,
+            statistics: false,
+            direct_reads: false,
+        }
     }
+}
+
+/// Cache lookups since the store opened: the block cache's by the kind of block looked up, and the
+/// row cache's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheCounts {
+    pub data_hits: u64,
+    pub data_misses: u64,
+    pub index_hits: u64,
+    pub index_misses: u64,
+    pub filter_hits: u64,
+    pub filter_misses: u64,
+    pub row_hits: u64,
+    pub row_misses: u64,
 }
 
 /// Block compression of new SST files. Lookups cost the same either way (the block cache holds
@@ -261,6 +293,10 @@ pub struct Store {
     cf_options: Vec<(&'static str, Options)>,
     /// The shared block cache; kept alive and measurable.
     _cache: Cache,
+    /// The row cache, if any; kept alive with the database.
+    _row_cache: Option<Cache>,
+    /// The database's options when they hold statistics (the tickers are read through them).
+    statistics: Option<Options>,
     /// Confirmation facts this store has written: a patient's repeat confirmations at a facility
     /// on one day are the same fact, so their write is skipped (lock-free; see `commit`).
     recorded_facts: papaya::HashSet<[u8; keys::CONFIRMATION_KEY_LEN]>,
@@ -315,6 +351,18 @@ impl Store {
         db_opts.increase_parallelism(2);
         db_opts.set_max_background_jobs(2);
         db_opts.set_keep_log_file_num(3);
+        db_opts.set_use_direct_reads(options.direct_reads);
+        let row_cache = (options.row_cache_bytes > 0).then(|| {
+            // An LRU cache: row-cache keys vary in length, and a HyperClockCache (which takes
+            // 16-byte keys) held none of them here, so every read missed.
+            let cache = Cache::new_lru_cache(options.row_cache_bytes);
+            db_opts.set_row_cache(&cache);
+            cache
+        });
+        if options.statistics {
+            db_opts.enable_statistics();
+            db_opts.set_statistics_level(rocksdb::statistics::StatsLevel::ExceptTimers);
+        }
         let cf_options: Vec<(&'static str, Options)> =
             keys::ALL_CFS.iter().map(|name| (*name, cf_options(name, &cache, options.compression))).collect();
         let descriptors =
@@ -338,6 +386,8 @@ impl Store {
             any_reference_numbers: std::sync::atomic::AtomicBool::new(false),
             cf_options,
             _cache: cache,
+            _row_cache: row_cache,
+            statistics: options.statistics.then_some(db_opts),
             recorded_facts: papaya::HashSet::new(),
         };
         store.check_schema()?;
@@ -721,6 +771,32 @@ impl Store {
         Ok(())
     }
 
+    /// Compacts the files of a column family holding keys from `from` to `to` (inclusive; `None`:
+    /// unbounded) into its last level: one sorted run of files that do not overlap there, as a
+    /// bulk load leaves it.
+    pub(crate) fn compact(&self, cf: &'static str, from: Option<&[u8]>, to: Option<&[u8]>) -> Result<(), StoreError> {
+        self.db.compact_range_cf(self.cf(cf)?, from, to);
+        Ok(())
+    }
+
+    /// Each column family's files by level, as (family, files per level from L0), for reports
+    /// of the store's shape.
+    pub fn levels(&self) -> Vec<(&'static str, Vec<u64>)> {
+        keys::ALL_CFS
+            .iter()
+            .filter_map(|name| self.db.cf_handle(name).map(|cf| (*name, cf)))
+            .map(|(name, cf)| {
+                let files = (0..7)
+                    .map(|l| {
+                        let property = format!("rocksdb.num-files-at-level{l}");
+                        self.db.property_int_value_cf(cf, property.as_str()).ok().flatten().unwrap_or(0)
+                    })
+                    .collect();
+                (name, files)
+            })
+            .collect()
+    }
+
     /// The full record of a person kept in the `persons` family (scenario and admin-made people).
     pub fn person_record(&self, person: PersonId) -> Result<Option<Person>, StoreError> {
         match self.db.get_pinned_cf(self.cf(keys::CF_PERSONS)?, keys::person(person))? {
@@ -875,6 +951,22 @@ impl Store {
             .filter_map(|name| self.db.cf_handle(name))
             .filter_map(|cf| self.db.property_int_value_cf(cf, property).ok().flatten())
             .sum()
+    }
+
+    /// Block- and row-cache hits and misses, when the store keeps statistics.
+    pub fn cache_counts(&self) -> Option<CacheCounts> {
+        use rocksdb::statistics::Ticker;
+        let o = self.statistics.as_ref()?;
+        Some(CacheCounts {
+            data_hits: o.get_ticker_count(Ticker::BlockCacheDataHit),
+            data_misses: o.get_ticker_count(Ticker::BlockCacheDataMiss),
+            index_hits: o.get_ticker_count(Ticker::BlockCacheIndexHit),
+            index_misses: o.get_ticker_count(Ticker::BlockCacheIndexMiss),
+            filter_hits: o.get_ticker_count(Ticker::BlockCacheFilterHit),
+            filter_misses: o.get_ticker_count(Ticker::BlockCacheFilterMiss),
+            row_hits: o.get_ticker_count(Ticker::RowCacheHit),
+            row_misses: o.get_ticker_count(Ticker::RowCacheMiss),
+        })
     }
 
     /// Bytes held by the block cache.

@@ -3,9 +3,11 @@
 //! Population people are generated block by block (65,536 people, in the order their card serials
 //! sort): two generator threads each make one half of every block, encoded ready to serve into flat
 //! buffers and sorted, and the calling thread merges each block's halves into that block's SST
-//! files while the next block is generated. Index entries stay in sorted runs until every block is
-//! done; two threads then merge them into index files over halves of the key space. Everything is
-//! ingested at the end. Scenario people go in with ordinary writes. The population record in the
+//! files while the next block is generated. Each block's index entries are spilled to disk, cut
+//! into partitions of the key space (`spill`); when every block is done, two threads merge the
+//! partitions one at a time into index files, so memory stays bounded at any population.
+//! Everything is ingested at the end; a grown store's index is then compacted, so that many grow
+//! steps leave the same shape as one seed. Scenario people go in with ordinary writes. The population record in the
 //! `meta` family is written only when everything else is in, so a store is either seeded or says
 //! it is not; a seed interrupted part-way is simply run again (people are deterministic, so the
 //! rerun writes the same records).
@@ -19,8 +21,10 @@ use onshi_domain::qualification::{Person, spans_of};
 use thiserror::Error;
 
 mod runs;
+mod spill;
 
 use self::runs::{Run, merged, merged2};
+use self::spill::{Spill, partitions_for};
 use crate::bulk::SstSet;
 use crate::encoding::encode_result_into;
 use crate::values::{CardValue, QualificationRecord, ResultParts, RevokedCard};
@@ -55,6 +59,8 @@ pub struct SeedReport {
     pub persons: u64,
     pub scenario_persons: usize,
     pub sst_files: usize,
+    /// Bytes of insured-number index spilled to disk while seeding (removed at the end).
+    pub index_spill_bytes: u64,
     pub elapsed: Duration,
 }
 
@@ -224,7 +230,15 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
     if let Some(found) = store.population()? {
         if found.seed == spec.seed && found.persons >= spec.persons {
             let elapsed = started.elapsed();
-            return Ok(SeedReport { wrote: false, persons: found.persons, scenario_persons: 0, sst_files: 0, elapsed });
+            let (persons, index_spill_bytes) = (found.persons, 0);
+            return Ok(SeedReport {
+                wrote: false,
+                persons,
+                scenario_persons: 0,
+                sst_files: 0,
+                index_spill_bytes,
+                elapsed,
+            });
         }
         if found.seed != spec.seed {
             return Err(SeedError::DifferentPopulation {
@@ -253,7 +267,7 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
     // the halves of each block into its SST files while the next block is generated.
     let (first_halves, from_first) = std::sync::mpsc::sync_channel::<BlockPart>(1);
     let (second_halves, from_second) = std::sync::mpsc::sync_channel::<BlockPart>(1);
-    let (card_files, qual_files, index_runs) = std::thread::scope(|s| {
+    let (card_files, qual_files, spill, continued) = std::thread::scope(|s| {
         for (second, halves) in [(false, first_halves), (true, second_halves)] {
             let (blocks, pop) = (&blocks, &pop);
             s.spawn(move || {
@@ -268,46 +282,83 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
         }
         // Moved in, so that returning early drops the receivers and ends the generators.
         let (from_first, from_second) = (from_first, from_second);
-        let mut index_runs = Vec::with_capacity(blocks.len() * 2);
+        let mut spill: Option<Spill> = None;
+        let mut continued: Option<(Vec<u8>, Vec<u8>)> = None;
         let mut done = 0;
         for (block, people) in &blocks {
             // A generator that panicked closes its channel; the scope then re-raises the panic.
             let (Ok(first), Ok(second)) = (from_first.recv(), from_second.recv()) else { break };
             let name = format!("{block:05}-{}", people.start);
+            if people.start % BLOCK_SIZE != 0 {
+                // The rest of a block the old store holds part of: its cards share that part's
+                // key range.
+                let keys = merged2(&first.cards, &second.cards).map(|(k, _)| k);
+                let (mut low, mut high) = (None, None);
+                for k in keys {
+                    low.get_or_insert(k);
+                    high = Some(k);
+                }
+                continued = low.zip(high).map(|(l, h)| (l.to_vec(), h.to_vec()));
+            }
             card_files.write_sorted(&name, merged2(&first.cards, &second.cards))?;
             // Qualification keys are person ids: the second half follows the first.
             qual_files.write_sorted(&name, first.qualifications.iter().chain(second.qualifications.iter()))?;
-            // Kept until the end: give back the room reserved for generating.
-            for mut run in [first.index, second.index] {
-                run.bytes.shrink_to_fit();
-                run.entries.shrink_to_fit();
-                index_runs.push(run);
-            }
+            let spill = match &mut spill {
+                Some(spill) => spill,
+                None => {
+                    // Partitions are cut at the first block's keys: every block spreads over
+                    // the whole key space alike (insurers are drawn independently of serials).
+                    let sample: Vec<&[u8]> = merged2(&first.index, &second.index).map(|(k, _)| k).collect();
+                    let partitions = partitions_for(count + count / 4);
+                    spill.insert(Spill::create(&tmp, partitions, sample.iter().copied())?)
+                }
+            };
+            spill.append(merged2(&first.index, &second.index))?;
             done += people.end - people.start;
             progress(done);
         }
-        Ok::<_, StoreError>((card_files, qual_files, index_runs))
+        Ok::<_, StoreError>((card_files, qual_files, spill, continued))
     })?;
 
-    // The index is merged by two threads, each over half of the key space (split at the middle
-    // of the largest run), into files that do not overlap.
+    // Two threads merge the index partitions, one partition at a time each, into files that do
+    // not overlap (partitions do not).
     const INDEX_FILE_ENTRIES: usize = 4_000_000;
-    let split: Option<Vec<u8>> = index_runs
-        .iter()
-        .max_by_key(|r| r.entries.len())
-        .and_then(|r| r.entries.get(r.entries.len() / 2).map(|e| r.key(*e).to_vec()));
-    let halves =
-        |from: Option<&[u8]>, to: Option<&[u8]>| index_runs.iter().map(|r| (r, r.range(from, to))).collect::<Vec<_>>();
-    let split = split.as_deref();
-    let mut upper_files = SstSet::new(store, keys::CF_INSURED_INDEX, &tmp)?;
-    std::thread::scope(|s| -> Result<(), StoreError> {
-        let upper =
-            s.spawn(|| write_index(&mut upper_files, &format!("{from}-b"), halves(split, None), INDEX_FILE_ENTRIES));
-        write_index(&mut index_files, &format!("{from}-a"), halves(None, split), INDEX_FILE_ENTRIES)?;
-        upper.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-    })?;
-    drop(index_runs);
-    let sst_files = card_files.ingest()? + qual_files.ingest()? + index_files.absorb(upper_files).ingest()?;
+    let mut index_spill_bytes = 0;
+    if let Some(mut spill) = spill {
+        spill.finish()?;
+        index_spill_bytes = spill.bytes();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let merge = |files: &mut SstSet<'_>| -> Result<(), StoreError> {
+            loop {
+                let p = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if p >= spill.partitions() {
+                    return Ok(());
+                }
+                let (run, segments) = spill.read(p)?;
+                let runs = segments.into_iter().map(|r| (&run, r)).collect();
+                write_index(files, &format!("{from}-{p:03}"), runs, INDEX_FILE_ENTRIES)?;
+            }
+        };
+        let mut other_files = SstSet::new(store, keys::CF_INSURED_INDEX, &tmp)?;
+        std::thread::scope(|s| -> Result<(), StoreError> {
+            let other = s.spawn(|| merge(&mut other_files));
+            merge(&mut index_files)?;
+            other.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })?;
+        index_files = index_files.absorb(other_files);
+    }
+    let sst_files = card_files.ingest()? + qual_files.ingest()? + index_files.ingest()?;
+    if from > 0 {
+        // A grown store's new index files overlap the old ones (every block spans the key
+        // space), so each grow step would add a level; compacted, the index is one sorted run
+        // again, as after a single seed. New records follow the old ones (keys are person ids),
+        // and new blocks' cards do not overlap old blocks' — except in the block the old store
+        // ended part-way through, whose two halves are compacted together.
+        store.compact(keys::CF_INSURED_INDEX, None, None)?;
+        if let Some((low, high)) = &continued {
+            store.compact(keys::CF_CARD_RESULTS, Some(low), Some(high))?;
+        }
+    }
     let _ = std::fs::remove_dir(&tmp);
 
     let mut scenario_persons = 0;
@@ -320,7 +371,8 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
         }
     }
     store.put_population(&PopulationMeta { seed: spec.seed, persons: spec.persons, as_of: as_of.to_u32() })?;
-    Ok(SeedReport { wrote: true, persons: count, scenario_persons, sst_files, elapsed: started.elapsed() })
+    let elapsed = started.elapsed();
+    Ok(SeedReport { wrote: true, persons: count, scenario_persons, sst_files, index_spill_bytes, elapsed })
 }
 
 #[cfg(test)]
@@ -329,7 +381,74 @@ mod tests {
     use onshi_domain::ids::CertificateSerial;
 
     use super::*;
-    use crate::{CardLookup, Compression, StoreOptions};
+    use crate::{CacheCounts, CardLookup, Compression, StoreOptions};
+
+    /// With statistics on, lookups count cache hits and misses; without, there are none.
+    #[test]
+    fn statistics_count_block_cache_lookups() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let as_of = Date::new(2026, 11, 24).expect("date");
+        let pop = Population::new(9, as_of);
+        let plain = Store::open(&dir.path().join("plain"), StoreOptions::default()).expect("opens");
+        assert_eq!(plain.cache_counts(), None);
+        // No row cache: every read then goes through the block cache.
+        let options = StoreOptions { statistics: true, row_cache_bytes: 0, ..Default::default() };
+        let store = Store::open(&dir.path().join("stats"), options).expect("opens");
+        seed(&store, SeedSpec { seed: 9, persons: 20_000, as_of }, |_| {}).expect("seeds");
+        let before = store.cache_counts().expect("statistics kept");
+        let mut reads = 0;
+        for i in (0..20_000).step_by(7) {
+            // Not everyone has a My Number card.
+            for card in pop.person(i).cards.iter().filter(|c| c.revoked.is_none()) {
+                assert!(matches!(store.card(&card.serial), Ok(CardLookup::Active(_))), "person {i}");
+                reads += 1;
+            }
+        }
+        assert!(reads > 1_000, "{reads} cards read");
+        let after = store.cache_counts().expect("statistics kept");
+        let data = |c: CacheCounts| c.data_hits + c.data_misses;
+        assert!(data(after) >= data(before) + reads, "{reads} reads: {before:?} → {after:?}");
+        assert!(after.data_misses > before.data_misses, "the first reads miss: {after:?}");
+
+        // With a row cache, a value read again comes from it.
+        let options = StoreOptions { statistics: true, ..Default::default() };
+        let store = Store::open(&dir.path().join("rows"), options).expect("opens");
+        seed(&store, SeedSpec { seed: 9, persons: 20_000, as_of }, |_| {}).expect("seeds");
+        let card = (0..100).flat_map(|i| pop.person(i).cards).find(|c| c.revoked.is_none()).expect("a card");
+        let before = store.cache_counts().expect("statistics kept");
+        for _ in 0..3 {
+            assert!(matches!(store.card(&card.serial), Ok(CardLookup::Active(_))));
+        }
+        let after = store.cache_counts().expect("statistics kept");
+        assert_eq!((after.row_misses - before.row_misses, after.row_hits - before.row_hits), (1, 2), "{after:?}");
+    }
+
+    /// A store grown in many steps ends in the shape of one seeded at once: its index in one
+    /// level, not one level (or one L0 file) per step.
+    #[test]
+    fn a_grown_store_has_the_shape_of_a_fresh_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let as_of = Date::new(2026, 11, 24).expect("date");
+        let fresh = Store::open(&dir.path().join("fresh"), StoreOptions::default()).expect("opens");
+        seed(&fresh, SeedSpec { seed: 5, persons: 150_000, as_of }, |_| {}).expect("seeds");
+        let grown = Store::open(&dir.path().join("grown"), StoreOptions::default()).expect("opens");
+        for persons in (25_000..=150_000).step_by(25_000) {
+            seed(&grown, SeedSpec { seed: 5, persons, as_of }, |_| {}).expect("grows");
+        }
+        // The levels below L0 holding files, for the families a seed bulk-loads (L0 holds the
+        // scenario people's writes).
+        let levels = |store: &Store, family: &str| {
+            let (_, files) = store.levels().into_iter().find(|(cf, _)| *cf == family).expect("family");
+            files.iter().enumerate().skip(1).filter(|(_, n)| **n > 0).map(|(level, _)| level).collect::<Vec<_>>()
+        };
+        for family in [keys::CF_CARD_RESULTS, keys::CF_QUALIFICATIONS, keys::CF_INSURED_INDEX] {
+            assert_eq!(levels(&fresh, family).len(), 1, "{family}: fresh {:?}", fresh.levels());
+            assert_eq!(levels(&grown, family), levels(&fresh, family), "{family}: grown {:?}", grown.levels());
+        }
+        let pop = Population::new(5, as_of);
+        let last = (140_000..150_000).flat_map(|i| pop.person(i).cards).find(|c| c.revoked.is_none()).expect("a card");
+        assert!(matches!(grown.card(&last.serial), Ok(CardLookup::Active(_))), "the grown store's last people");
+    }
 
     /// Seeding over several blocks, a partial last block and a grown store (whose first new block
     /// starts part-way) stores exactly what `person_entries` encodes for each person, under

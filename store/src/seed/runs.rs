@@ -51,14 +51,6 @@ impl Run {
         self.entries.clear();
         self.entries.extend(keyed.into_iter().map(|(_, e)| e));
     }
-
-    /// Entries with keys from `from` (inclusive) to `to` (exclusive); the run must be sorted.
-    pub(super) fn range(&self, from: Option<&[u8]>, to: Option<&[u8]>) -> std::ops::Range<usize> {
-        let at = |bound: Option<&[u8]>, none: usize| {
-            bound.map_or(none, |b| self.entries.partition_point(|e| self.key(*e) < b))
-        };
-        at(from, 0)..at(to, self.entries.len())
-    }
 }
 
 impl Run {
