@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The whole nation on this machine: `ONSHI_BENCH_NATIONAL=1 ./dev bench-suite` (or this script
-# after `./dev bench-suite`'s builds). Not part of CI: it takes about 15 minutes and ~60 GB of disk.
+# after `./dev bench-suite`'s builds). Not part of CI: it takes about 20 minutes and ~62 GB of disk.
 #
 # 1. Seeds ONSHI_NATIONAL_PERSONS (default 124,000,000, Japan's insured) with LZ4, and a store of
 #    ONSHI_NATIONAL_SMALL (default 1,000,000) beside it: seconds, the seeder's peak RSS, the index
 #    spilled while seeding, disk used, and each column family's files by level.
 # 2. Grows a third store in ONSHI_NATIONAL_GROW_STEPS (default 8) steps of 500,000 and compares
 #    its files by level with the fresh stores' (a grown index is compacted back to one level).
-# 3. Serves each store in turn (mTLS on loopback, RocksDB statistics on) and measures card and
+# 3. Serves the national and the small store in turn (mTLS on loopback, RocksDB statistics on) and measures card and
 #    insured-number lookups with uniform and zipf keys in closed loop, and card lookups in open
 #    loop at 50 % of each closed-loop peak: req/s, latency, server CPU per call, server RSS,
 #    block-cache hit rates, read syscalls and bytes read from the disk per lookup; then the
@@ -41,6 +41,8 @@ CLINIC=1312345679
 # Distinct pre-encoded requests per run: more than a run makes, so uniform keys ask about a
 # different person almost every call (the default pool of 20,000 would stay in cache).
 POOL=1000000
+# Every load-generator run draws its own requests (--key-salt), so none replays another's.
+SALT=0
 mkdir -p "$OUT" "$BASE"
 log() { echo "national: $*" >&2; }
 
@@ -49,16 +51,25 @@ for bin in onshi-server onshi-loadgen; do
 done
 
 # Room: ~400 bytes a person with LZ4 (392 MB per million measured), the index spilled while
-# seeding (~35 bytes a person), the small and grown stores, and a tenth to spare.
-NEED_MB=$(python3 -c "print(int(($PERSONS + $SMALL + $GROW_STEPS * $GROW_STEP) * 435 * 1.1 / 1e6))")
+# seeding (~35 bytes a person), the small and grown stores, fio's 4 GiB file, and a tenth to spare.
+NEED_MB=$(python3 -c "print(int((($PERSONS + $SMALL + $GROW_STEPS * $GROW_STEP) * 435 / 1e6 + 4096) * 1.1))")
 AVAIL_MB=$(df -Pm "$BASE" | awk 'NR == 2 { print $4 }')
+AVAIL_MB=${AVAIL_MB:-0}
 if [ "$AVAIL_MB" -lt "$NEED_MB" ]; then
   log "refusing to start: $BASE has $AVAIL_MB MB free and this run needs about $NEED_MB MB"
   log "(set ONSHI_NATIONAL_DIR to a larger disk, or ONSHI_NATIONAL_PERSONS to fewer persons)"
   exit 2
 fi
 WORK="$(mktemp -d "$BASE/onshi-national.XXXXXX")"
-cleanup() { pkill -f "$WORK" 2>/dev/null || true; sleep 0.5; pkill -9 -f "$WORK" 2>/dev/null || true; rm -rf "$WORK"; }
+# Servers' pids go to a file, so cleanup stops exactly them before removing their stores.
+cleanup() {
+  if [ -f "$WORK/pids" ]; then
+    xargs -r kill < "$WORK/pids" 2>/dev/null || true
+    sleep 1
+    xargs -r kill -9 < "$WORK/pids" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 log "work in $WORK ($AVAIL_MB MB free, about $NEED_MB MB needed)"
@@ -70,9 +81,12 @@ seed() { # name persons -> $WORK/name.seed (the seed command's output and /usr/b
 import resource, subprocess, sys, time
 server, data_dir, persons = sys.argv[1:4]
 t = time.monotonic()
-out = subprocess.run([server, "seed", "--data-dir", data_dir, "--persons", persons, "--compression", "lz4"],
-                     check=True, capture_output=True, text=True).stdout
-print(out, end="")
+done = subprocess.run([server, "seed", "--data-dir", data_dir, "--persons", persons, "--compression", "lz4"],
+                      capture_output=True, text=True)
+if done.returncode != 0:
+    sys.stderr.write(done.stderr[-4000:])
+    sys.exit(f"seeding {persons} persons failed (exit {done.returncode})")
+print(done.stdout, end="")
 print(f"wall_seconds {time.monotonic() - t:.1f}")
 print(f"peak_rss_kb {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
 PY
@@ -83,6 +97,7 @@ seed national "$PERSONS"
 seed small "$SMALL"
 log "growing a store in $GROW_STEPS steps of $GROW_STEP"
 : > "$WORK/grown.steps"
+: > "$WORK/grown.seed"
 for step in $(seq 1 "$GROW_STEPS"); do
   start=$(date +%s.%N)
   "$T/onshi-server" seed --data-dir "$WORK/grown" --persons $((step * GROW_STEP)) --compression lz4 > "$WORK/grown.seed"
@@ -150,12 +165,14 @@ measure() { # store persons threads label runs... (threads: the server's tokio w
   else
     "$T/onshi-server" serve --config "$WORK/$store.toml" --duration 3600 > "$WORK/$store.log" 2>&1 &
   fi
-  local pid=$!
+  local pid=$! healthy=""
+  echo "$pid" >> "$WORK/pids"
   for _ in $(seq 1 600); do
-    "$T/onshi-server" healthcheck "${TLS[@]}" >/dev/null 2>&1 && break
+    if "$T/onshi-server" healthcheck "${TLS[@]}" >/dev/null 2>&1; then healthy=1; break; fi
     kill -0 "$pid" 2>/dev/null || { log "server for $store exited"; cat "$WORK/$store.log" >&2; exit 1; }
     sleep 1
   done
+  [ -n "$healthy" ] || { log "server for $store did not become healthy in 600 s"; cat "$WORK/$store.log" >&2; exit 1; }
   log "$store$label: serving (pid $pid)"
   for name in "$@"; do
     local args
@@ -170,12 +187,14 @@ measure() { # store persons threads label runs... (threads: the server's tokio w
         args=(--mix card --keys "$keys" --rps "$peak" -c 256 --connections 4) ;;
     esac
     log "$store$label: $name (warm-up ${WARM} s, then $SECS s measured)"
-    # The same requests first, unmeasured: the caches then hold what this key distribution uses,
-    # as far as they can.
-    "$T/onshi-loadgen" "${TLS[@]}" --persons "$persons" --pool "$POOL" -z "$WARM" --warmup 0 --quiet "${args[@]}" >/dev/null
+    # The same distribution first, unmeasured, with other draws (--key-salt): the caches then
+    # hold what the distribution makes hot, and nothing of the measured run's own requests.
+    "$T/onshi-loadgen" "${TLS[@]}" --persons "$persons" --pool "$POOL" --key-salt "$((SALT += 1))" -z "$WARM" \
+      --warmup 0 --quiet "${args[@]}" >/dev/null
     counters "$pid" > "$WORK/before.json"
-    "$T/onshi-loadgen" "${TLS[@]}" --persons "$persons" --pool "$POOL" --server-pid "$pid" -z "$SECS" \
-      --warmup 0 --quiet --json "$OUT/national-$store$label-$name.json" "${args[@]}" >/dev/null
+    # Each measured run draws its own requests too, so no run replays an earlier one's.
+    "$T/onshi-loadgen" "${TLS[@]}" --persons "$persons" --pool "$POOL" --key-salt "$((SALT += 1))" \
+      --server-pid "$pid" -z "$SECS" --warmup 0 --quiet --json "$OUT/national-$store$label-$name.json" "${args[@]}" >/dev/null
     counters "$pid" > "$WORK/after.json"
     python3 - "$OUT/national-$store$label-$name.json" "$WORK/before.json" "$WORK/after.json" <<'PY'
 import json, sys
@@ -192,7 +211,7 @@ d["server_rss_kb"] = a["rss_kb"]
 json.dump(d, open(path, "w"), indent=1)
 PY
   done
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 }
 RUNS=(card_uniform card_zipf insured_uniform insured_zipf open50_uniform open50_zipf)
 measure small "$SMALL" 0 "" "${RUNS[@]}"
@@ -216,6 +235,8 @@ import json, os, re, sys, datetime, platform
 out, work, persons, small, grow_steps, grow_step, cache_mb, fio, io_threads = sys.argv[1:10]
 def seed_facts(name):
     text = open(os.path.join(work, name + ".seed")).read()
+    if not text:
+        return {"levels": {}, "persons_per_s": None, "spill_mb": None}
     f = {k: float(v) for k, v in re.findall(r"^(wall_seconds|peak_rss_kb|disk_mb) (\S+)$", text, re.M)}
     m = re.search(r"\((\d+) persons/s; index spilled (\d+) MB\)", text)
     f["persons_per_s"], f["spill_mb"] = (int(m.group(1)), int(m.group(2))) if m else (None, None)

@@ -70,6 +70,10 @@ pub struct Args {
     /// Pre-encoded requests per workload.
     #[arg(long, default_value_t = 20_000)]
     pub pool: usize,
+    /// Draws keys from another stream of the same distribution (0: the default stream), so that
+    /// a warm-up run and a measured run do not send the same requests.
+    #[arg(long, default_value_t = 0)]
+    pub key_salt: u64,
     /// Also report this server process's CPU time per request.
     #[arg(long)]
     pub server_pid: Option<u32>,

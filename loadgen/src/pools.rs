@@ -54,7 +54,8 @@ pub async fn build(
     let mut by_workload = BTreeMap::new();
     let mut stream = Vec::new();
     for (w, _) in mix {
-        let mut keys = Keys::new(args.persons, args.keys, *w as u64);
+        let mut keys =
+            Keys::new(args.persons, args.keys, *w as u64 ^ args.key_salt.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let pool: Vec<Bytes> = match w {
             Workload::Health => {
                 vec![requests::encode(&tonic_health::pb::HealthCheckRequest { service: String::new() })]

@@ -202,6 +202,18 @@ fn generate(pop: &Population, range: std::ops::Range<u64>) -> BlockPart {
     part
 }
 
+/// The index keys of about `n` people spread evenly over `people`, sorted.
+fn index_sample(pop: &Population, people: std::ops::Range<u64>, n: usize) -> Vec<Vec<u8>> {
+    let step = ((people.end - people.start) / n.max(1) as u64).max(1);
+    let mut part = BlockPart::default();
+    let mut encoder = PersonEncoder::default();
+    for i in (people.start..people.end).step_by(step as usize) {
+        encoder.encode(&pop.person(i), &mut part);
+    }
+    part.index.sort();
+    part.index.iter().map(|(k, _)| k.to_vec()).collect()
+}
+
 /// Writes the merged index runs as SST files of at most `per_file` entries each.
 fn write_index(
     files: &mut SstSet<'_>,
@@ -253,6 +265,7 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
     }
     let pop = Population::new(spec.seed, as_of);
     let tmp: PathBuf = store.path().join("ingest-tmp");
+    Spill::remove_stale(&tmp);
     let mut card_files = SstSet::new(store, keys::CF_CARD_RESULTS, &tmp)?;
     let mut qual_files = SstSet::new(store, keys::CF_QUALIFICATIONS, &tmp)?;
     let mut index_files = SstSet::new(store, keys::CF_INSURED_INDEX, &tmp)?;
@@ -263,6 +276,11 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
         .map(|block| (block, (block * BLOCK_SIZE).max(from)..((block + 1) * BLOCK_SIZE).min(spec.persons)))
         .filter(|(_, people)| !people.is_empty())
         .collect();
+    // The index partitions are cut at the keys of people spread over everyone being written (a
+    // block's keys spread over the whole key space, but the first block written can be a small
+    // part of one).
+    let partitions = partitions_for(count + count / 4);
+    let sample = index_sample(&pop, from..spec.persons, partitions * 256);
     // Two generator threads each make one half of every block, in block order; this thread merges
     // the halves of each block into its SST files while the next block is generated.
     let (first_halves, from_first) = std::sync::mpsc::sync_channel::<BlockPart>(1);
@@ -305,13 +323,7 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
             qual_files.write_sorted(&name, first.qualifications.iter().chain(second.qualifications.iter()))?;
             let spill = match &mut spill {
                 Some(spill) => spill,
-                None => {
-                    // Partitions are cut at the first block's keys: every block spreads over
-                    // the whole key space alike (insurers are drawn independently of serials).
-                    let sample: Vec<&[u8]> = merged2(&first.index, &second.index).map(|(k, _)| k).collect();
-                    let partitions = partitions_for(count + count / 4);
-                    spill.insert(Spill::create(&tmp, partitions, sample.iter().copied())?)
-                }
+                None => spill.insert(Spill::create(&tmp, partitions, sample.iter().map(|k| k.as_slice()))?),
             };
             spill.append(merged2(&first.index, &second.index))?;
             done += people.end - people.start;
@@ -334,9 +346,15 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
                 if p >= spill.partitions() {
                     return Ok(());
                 }
-                let (run, segments) = spill.read(p)?;
-                let runs = segments.into_iter().map(|r| (&run, r)).collect();
-                write_index(files, &format!("{from}-{p:03}"), runs, INDEX_FILE_ENTRIES)?;
+                let merged = spill.read(p).and_then(|(run, segments)| {
+                    let runs = segments.into_iter().map(|r| (&run, r)).collect();
+                    write_index(files, &format!("{from}-{p:03}"), runs, INDEX_FILE_ENTRIES)
+                });
+                if merged.is_err() {
+                    // The other thread takes no further partition.
+                    next.store(usize::MAX / 2, std::sync::atomic::Ordering::Relaxed);
+                    return merged;
+                }
             }
         };
         let mut other_files = SstSet::new(store, keys::CF_INSURED_INDEX, &tmp)?;

@@ -14,7 +14,9 @@ pub(super) struct Run {
 
 impl Run {
     pub(super) fn push(&mut self, key: &[u8], value: &[u8]) {
-        debug_assert!(self.bytes.len() + key.len() + value.len() <= u32::MAX as usize, "a run holds half a block");
+        // Offsets are u32: a run (half a block, or one index partition of a few hundred MB) must
+        // stay under 4 GiB; past that, stop rather than wrap.
+        assert!(self.bytes.len() + key.len() + value.len() <= u32::MAX as usize, "a sorted run outgrew 4 GiB");
         self.entries.push((self.bytes.len() as u32, key.len() as u32, value.len() as u32));
         self.bytes.extend_from_slice(key);
         self.bytes.extend_from_slice(value);

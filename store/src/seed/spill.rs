@@ -40,8 +40,19 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 }
 
 impl Spill {
+    /// Removes the spill files a seed killed part-way left behind (a dropped `Spill` removes its
+    /// own; a killed process cannot).
+    pub(super) fn remove_stale(dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with("index-spill-") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// Spill files in `dir` for `partitions` partitions, cut at keys of `sample` (a sorted
-    /// sequence of index keys, such as the first block's): fewer when the sample has fewer keys.
+    /// sequence of index keys spread over the key space): fewer when the sample has fewer keys.
     pub(super) fn create<'k>(
         dir: &Path,
         partitions: usize,
@@ -130,11 +141,19 @@ impl Spill {
             for _ in 0..count {
                 let shared = read_u8(&mut reader).map_err(io(path))? as usize;
                 let rest = read_varint(&mut reader).map_err(io(path))? as usize;
+                // A spill file is ours and short-lived, but a damaged one must fail the seed,
+                // not build wrong keys or ask for absurd amounts of memory.
+                if shared > key.len() || rest > len || shared + rest == 0 {
+                    return Err(StoreError::Io(path.clone(), corrupt("bad key lengths")));
+                }
                 key.truncate(shared);
                 let at = key.len();
                 key.resize(at + rest, 0);
                 reader.read_exact(&mut key[at..]).map_err(io(path))?;
                 let n = read_varint(&mut reader).map_err(io(path))? as usize;
+                if n > len {
+                    return Err(StoreError::Io(path.clone(), corrupt("bad value length")));
+                }
                 value.resize(n, 0);
                 reader.read_exact(&mut value).map_err(io(path))?;
                 run.push(&key, &value);
@@ -156,6 +175,10 @@ impl Drop for Spill {
             let _ = std::fs::remove_file(path);
         }
     }
+}
+
+fn corrupt(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("index spill file: {what}"))
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -231,6 +254,28 @@ mod tests {
         let paths = spill.paths.clone();
         drop(spill);
         assert!(paths.iter().all(|p| !p.exists()), "spill files are removed");
+    }
+
+    /// A damaged spill file fails the read with an error; stale spill files are removed.
+    #[test]
+    fn a_damaged_spill_file_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let run = run_of(&["a", "b"]);
+        let sample: Vec<&[u8]> = run.iter().map(|(k, _)| k).collect();
+        let mut spill = Spill::create(dir.path(), 1, sample.into_iter()).expect("creates");
+        spill.append(run.iter()).expect("appends");
+        spill.finish().expect("flushes");
+        // The second entry claims to share 9 bytes with a 1-byte key.
+        let mut bytes = std::fs::read(&spill.paths[0]).expect("reads");
+        let second = 1 + 1 + 1 + 1 + 9;
+        bytes[second] = 9;
+        std::fs::write(&spill.paths[0], &bytes).expect("writes");
+        let err = spill.read(0).err().expect("a damaged file is an error");
+        assert!(err.to_string().contains("index spill file"), "{err}");
+        let stale = dir.path().join("index-spill-007");
+        std::fs::write(&stale, b"left by a killed seed").expect("writes");
+        Spill::remove_stale(dir.path());
+        assert!(!stale.exists() && !spill.paths[0].exists());
     }
 
     /// A sample with fewer keys than partitions asked for makes fewer partitions.
