@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole nation on this machine: `ONSHI_BENCH_NATIONAL=1 ./dev bench-suite` (or this script
-# after `./dev bench-suite`'s builds). Not part of CI: it takes about 20 minutes and ~62 GB of disk.
+# after `./dev bench-suite`'s builds). Not part of CI: it takes about 20 minutes and ~66 GB of disk.
 #
 # 1. Seeds ONSHI_NATIONAL_PERSONS (default 124,000,000, Japan's insured) with LZ4, and a store of
 #    ONSHI_NATIONAL_SMALL (default 1,000,000) beside it: seconds, the seeder's peak RSS, the index

@@ -270,7 +270,7 @@ mod tests {
         let second = 1 + 1 + 1 + 1 + 9;
         bytes[second] = 9;
         std::fs::write(&spill.paths[0], &bytes).expect("writes");
-        let err = spill.read(0).err().expect("a damaged file is an error");
+        let Err(err) = spill.read(0) else { panic!("a damaged file is an error") };
         assert!(err.to_string().contains("index spill file"), "{err}");
         let stale = dir.path().join("index-spill-007");
         std::fs::write(&stale, b"left by a killed seed").expect("writes");
