@@ -7,10 +7,10 @@
 //! into partitions of the key space (`spill`); when every block is done, two threads merge the
 //! partitions one at a time into index files, so memory stays bounded at any population.
 //! Everything is ingested at the end; a grown store's index is then compacted, so that many grow
-//! steps leave the same shape as one seed. Scenario people go in with ordinary writes. The population record in the
-//! `meta` family is written only when everything else is in, so a store is either seeded or says
-//! it is not; a seed interrupted part-way is simply run again (people are deterministic, so the
-//! rerun writes the same records).
+//! steps leave the same shape as one seed. Scenario people go in with ordinary writes. The
+//! population record in the `meta` family is written only when everything else is in, so a store
+//! is either seeded or says it is not; a seed interrupted part-way is simply run again (people
+//! are deterministic, so the rerun writes the same records).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -242,13 +242,12 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
     if let Some(found) = store.population()? {
         if found.seed == spec.seed && found.persons >= spec.persons {
             let elapsed = started.elapsed();
-            let (persons, index_spill_bytes) = (found.persons, 0);
             return Ok(SeedReport {
                 wrote: false,
-                persons,
+                persons: found.persons,
                 scenario_persons: 0,
                 sst_files: 0,
-                index_spill_bytes,
+                index_spill_bytes: 0,
                 elapsed,
             });
         }
@@ -310,13 +309,8 @@ pub fn seed(store: &Store, spec: SeedSpec, mut progress: impl FnMut(u64)) -> Res
             if people.start % BLOCK_SIZE != 0 {
                 // The rest of a block the old store holds part of: its cards share that part's
                 // key range.
-                let keys = merged2(&first.cards, &second.cards).map(|(k, _)| k);
-                let (mut low, mut high) = (None, None);
-                for k in keys {
-                    low.get_or_insert(k);
-                    high = Some(k);
-                }
-                continued = low.zip(high).map(|(l, h)| (l.to_vec(), h.to_vec()));
+                let mut keys = merged2(&first.cards, &second.cards).map(|(k, _)| k);
+                continued = keys.next().map(|low| (low.to_vec(), keys.last().unwrap_or(low).to_vec()));
             }
             card_files.write_sorted(&name, merged2(&first.cards, &second.cards))?;
             // Qualification keys are person ids: the second half follows the first.
